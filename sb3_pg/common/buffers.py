@@ -17,7 +17,7 @@ from gymnasium import spaces
 from stable_baselines3.common.buffers import DictRolloutBuffer, RolloutBuffer
 from stable_baselines3.common.type_aliases import DictRolloutBufferSamples, RolloutBufferSamples
 
-from sb3_pg.common.returns import compute_gae, reward_to_go, whole_episode_returns
+from sb3_pg.common.returns import compute_gae, leave_one_out_mean, reward_to_go, whole_episode_returns
 
 CRITIC_TARGETS = ("td_lambda", "monte_carlo")
 BASELINES = ("none", "mean", "value")
@@ -145,7 +145,7 @@ class _EpisodicMixin(_RolloutBufferBase):
         """
         ``returns``: the discounted reward-to-go ``G_t`` (the critic's Monte Carlo target).
         ``advantages``: the weight of each log-probability, ``G_t`` (``reward_to_go``) or ``R(tau)``,
-        minus the baseline: 0, the batch mean of the weights, or ``V(s_t)``.
+        minus the baseline: 0, the batch mean of the other episodes' weights, or ``V(s_t)``.
 
         Valid episodes are complete, so nothing is bootstrapped here; time-limit truncations carry
         ``gamma * V(terminal_obs)`` in their last reward when there is a critic.
@@ -158,7 +158,7 @@ class _EpisodicMixin(_RolloutBufferBase):
         returns = reward_to_go(rewards, starts, dones, self.gamma)
         weights = returns if self.reward_to_go else whole_episode_returns(returns, starts)
         if self.baseline == "mean":
-            weights = weights - weights[valid].mean() if valid.any() else weights
+            weights = weights - leave_one_out_mean(weights, starts, valid)
         elif self.baseline == "value":
             weights = weights - values
         self.returns[:n] = returns

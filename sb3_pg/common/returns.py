@@ -90,3 +90,28 @@ def whole_episode_returns(returns_to_go: np.ndarray, episode_starts: np.ndarray)
         continuing = episode_starts[step] == 0
         whole[step, continuing] = whole[step - 1, continuing]
     return whole
+
+
+def leave_one_out_mean(weights: np.ndarray, episode_starts: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """
+    The batch-mean baseline, per episode: the mean of the valid weights of the *other* episodes.
+
+    A mean that included the episode's own weights would depend on its actions and shrink the
+    gradient by about ``1 - 1/|D|``; leaving the episode out keeps the estimate unbiased.
+
+    :param weights: the weights ``[n_steps, n_envs]``
+    :param episode_starts: 1.0 where a step starts an episode ``[n_steps, n_envs]``
+    :param valid: which steps are in the batch ``[n_steps, n_envs]``
+    :return: the baseline of each step ``[n_steps, n_envs]`` (0 where there is no other episode)
+    """
+    # Number the episodes: column by column, a new id at each episode start.
+    starts = episode_starts.astype(bool).T.copy()
+    starts[:, 0] = True
+    ids = np.cumsum(starts.ravel()).reshape(starts.shape).T - 1
+    n_ids = int(ids.max()) + 1
+    mask = valid.astype(np.float64)
+    episode_sum = np.bincount(ids.ravel(), weights=(weights * mask).ravel(), minlength=n_ids)
+    episode_count = np.bincount(ids.ravel(), weights=mask.ravel(), minlength=n_ids)
+    other_sum = episode_sum.sum() - episode_sum[ids]
+    other_count = episode_count.sum() - episode_count[ids]
+    return np.where(other_count > 0, other_sum / np.maximum(other_count, 1), 0.0).astype(np.float32)

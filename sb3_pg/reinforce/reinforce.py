@@ -34,7 +34,7 @@ class Reinforce(ActorCriticAlgorithm):
         g = 1/|D| sum_{tau in D} sum_t grad log pi(a_t|s_t) (w_t - b(s_t))
 
     with weight ``w_t = R(tau)`` (the whole discounted return) or ``w_t = G_t`` (the discounted
-    reward-to-go), and baseline ``b`` none, the batch mean of the weights, or a learned
+    reward-to-go), and baseline ``b`` none, the batch mean of the other episodes' weights, or a learned
     ``V_phi(s_t)``. The actor minimises the surrogate ``-(log_prob * weight)`` with the weight
     detached; the critic ``V_phi`` is fitted separately by MSE to the Monte Carlo returns ``G_t``,
     with its own optimizer. With ``gamma < 1`` the reward-to-go form is the usual estimator, which
@@ -57,7 +57,8 @@ class Reinforce(ActorCriticAlgorithm):
         environment then finishes its current episode, so a batch holds at least ``n_steps * n_envs``
         steps of complete episodes
     :param gamma: Discount factor
-    :param baseline: ``"none"``, ``"mean"`` (batch mean of the weights) or ``"value"``
+    :param baseline: ``"none"``, ``"mean"`` (batch mean of the weights, each episode's taken over the
+        other episodes of the batch so that it stays unbiased) or ``"value"``
         (a learned ``V_phi(s)``: REINFORCE with baseline)
     :param reward_to_go: Weight each log-probability by the discounted return from its step (True)
         or by the whole episode's discounted return R(tau) (False, the seed's first estimator)

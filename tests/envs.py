@@ -1,0 +1,83 @@
+"""Hand-built environments for exact tests."""
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+
+class ScriptedEnv(gym.Env):
+    """
+    Episodes with scripted rewards, cycling through ``episodes``; actions are ignored.
+
+    Each episode is ``(rewards, end)`` with ``end`` ``"terminated"`` or ``"truncated"``. The
+    observation is ``[episode number, step in episode]``, so tests can tell the steps apart.
+    """
+
+    observation_space = spaces.Box(low=0.0, high=1e6, shape=(2,), dtype=np.float32)
+    action_space = spaces.Discrete(2)
+
+    def __init__(self, episodes: list[tuple[list[float], str]]):
+        self.episodes = episodes
+        self.n_episodes = -1
+        self.t = 0
+
+    def _obs(self) -> np.ndarray:
+        return np.array([self.n_episodes, self.t], dtype=np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.n_episodes += 1
+        self.t = 0
+        return self._obs(), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        rewards, end = self.episodes[self.n_episodes % len(self.episodes)]
+        reward = rewards[self.t]
+        self.t += 1
+        last = self.t == len(rewards)
+        return self._obs(), float(reward), last and end == "terminated", last and end == "truncated", {}
+
+
+class LateRewardMDP(gym.Env):
+    """
+    A small tabular MDP with a fixed horizon whose reward comes mostly at the end: the exact policy
+    gradient is computable by enumerating its ``2 ** horizon`` trajectories.
+
+    State ``(t, k)``: step ``t`` and the number ``k`` of ``1`` actions so far, one-hot encoded.
+    Reward: ``step_reward[a]`` at each step, plus ``final_reward[k]`` after the last step.
+    """
+
+    horizon = 3
+    step_reward = (0.1, -0.1)
+    final_reward = (0.0, 0.0, 1.0, 3.0)
+    states = [(t, k) for t in range(horizon) for k in range(t + 1)]
+    observation_space = spaces.Box(0.0, 1.0, shape=(len(states),), dtype=np.float32)
+    action_space = spaces.Discrete(2)
+
+    def __init__(self) -> None:
+        self.t = 0
+        self.k = 0
+
+    @classmethod
+    def one_hot(cls, t: int, k: int) -> np.ndarray:
+        obs = np.zeros(len(cls.states), dtype=np.float32)
+        obs[cls.states.index((t, k))] = 1.0
+        return obs
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.t, self.k = 0, 0
+        return self.one_hot(0, 0), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        action = int(action)
+        reward = self.step_reward[action]
+        self.k += action
+        self.t += 1
+        done = self.t == self.horizon
+        if done:
+            reward += self.final_reward[self.k]
+            return self.one_hot(0, 0), reward, True, False, {}
+        return self.one_hot(self.t, self.k), reward, False, False, {}

@@ -1,0 +1,162 @@
+"""Returns and advantages checked against numbers computed by hand on scripted episodes."""
+
+import numpy as np
+import pytest
+from envs import ScriptedEnv
+from helpers import collect, set_constant_value, valid_rows
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from sb3_pg import A2C, Reinforce
+from sb3_pg.common.returns import compute_gae
+
+GAMMA = 0.5
+CRITIC_VALUE = 10.0
+# Episode 0 terminates, episode 1 is truncated by a time limit.
+EPISODES = [([1.0, 2.0, 3.0], "terminated"), ([1.0, 1.0], "truncated")]
+
+
+def make_reinforce(episodes, n_steps, n_envs=1, **kwargs) -> Reinforce:
+    env = DummyVecEnv([lambda i=i: ScriptedEnv(episodes[i % len(episodes)]) for i in range(n_envs)])
+    model = Reinforce("MlpPolicy", env, n_steps=n_steps, gamma=GAMMA, policy_kwargs=dict(net_arch=[]), seed=0, **kwargs)
+    set_constant_value(model, CRITIC_VALUE)
+    return model
+
+
+@pytest.mark.parametrize(
+    "baseline, reward_to_go, expected_returns, expected_weights",
+    [
+        # G_t = r_t + 0.5 G_{t+1}; without a critic the truncated episode just ends
+        ("none", True, [2.75, 3.5, 3.0, 1.5, 1.0], [2.75, 3.5, 3.0, 1.5, 1.0]),
+        ("none", False, [2.75, 3.5, 3.0, 1.5, 1.0], [2.75, 2.75, 2.75, 1.5, 1.5]),
+        # each episode's baseline is the mean weight of the other episode: 1.25 for the first, 3.0833 for the second
+        ("mean", True, [2.75, 3.5, 3.0, 1.5, 1.0], [1.5, 2.25, 1.75, 1.5 - 37 / 12, 1.0 - 37 / 12]),
+        ("mean", False, [2.75, 3.5, 3.0, 1.5, 1.0], [1.25, 1.25, 1.25, -1.25, -1.25]),
+        # with a critic V = 10, the truncation adds 0.5 * 10 to the last reward: [1, 6] -> G = [4, 6]
+        ("value", True, [2.75, 3.5, 3.0, 4.0, 6.0], [-7.25, -6.5, -7.0, -6.0, -4.0]),
+        ("value", False, [2.75, 3.5, 3.0, 4.0, 6.0], [-7.25, -7.25, -7.25, -6.0, -6.0]),
+    ],
+)
+def test_reinforce_returns_by_hand(baseline, reward_to_go, expected_returns, expected_weights):
+    # n_steps=4: the first episode (3 steps) is not enough, so the second runs to its end
+    model = make_reinforce([EPISODES], n_steps=4, baseline=baseline, reward_to_go=reward_to_go)
+    collect(model)
+    assert model.rollout_buffer.pos == 5
+    np.testing.assert_allclose(valid_rows(model, "returns"), expected_returns, rtol=1e-6)
+    np.testing.assert_allclose(valid_rows(model, "advantages"), expected_weights, rtol=1e-6)
+    assert model.rollout_buffer.n_episodes == 2
+
+
+def test_reinforce_never_cuts_an_episode():
+    # env 0: episodes of 2 steps; env 1: one episode of 5 steps. n_steps=3.
+    episodes = [[([1.0, 1.0], "terminated")], [([1.0] * 5, "terminated")]]
+    model = make_reinforce(episodes, n_steps=3, n_envs=2, baseline="none")
+    collect(model)
+    buffer = model.rollout_buffer
+    # env 0 needs two episodes (4 steps) and then waits on env 1 (5 steps): its 5th step begins an
+    # episode that is not in the batch.
+    assert buffer.pos == 5
+    np.testing.assert_array_equal(buffer.valid[:5, 0], [1, 1, 1, 1, 0])
+    np.testing.assert_array_equal(buffer.valid[:5, 1], [1, 1, 1, 1, 1])
+    np.testing.assert_allclose(buffer.returns[:4, 0], [1.5, 1.0, 1.5, 1.0])
+    np.testing.assert_allclose(buffer.returns[:5, 1], [1.9375, 1.875, 1.75, 1.5, 1.0])
+    assert buffer.n_episodes == 3
+
+    # Next rollout: env 0 first skips the rest of the episode it began (1 step), then collects.
+    collect(model)
+    np.testing.assert_array_equal(buffer.valid[: buffer.pos, 0][:3], [0, 1, 1])
+    observations = valid_rows(model, "observations")
+    # every valid episode starts at its step 0
+    starts = valid_rows(model, "episode_starts").astype(bool)
+    assert (observations[starts, 1] == 0).all()
+
+
+def test_reinforce_buffer_grows_past_n_steps():
+    model = make_reinforce([[([1.0] * 7, "terminated")]], n_steps=2, baseline="none")
+    collect(model)
+    assert model.rollout_buffer.pos == 7
+    assert model.rollout_buffer.buffer_size >= 7
+    np.testing.assert_allclose(valid_rows(model, "returns")[0], sum(GAMMA**k for k in range(7)), rtol=1e-6)
+
+
+def naive_gae(rewards, dones, values, last_value, gamma, lam):
+    """Sum_k (gamma lambda)^k delta_{t+k} over each episode, the textbook form, one env."""
+    n = len(rewards)
+    next_values = [*values[1:], last_value]
+    deltas = [rewards[t] + gamma * next_values[t] * (1 - dones[t]) - values[t] for t in range(n)]
+    advantages = []
+    for t in range(n):
+        total, discount = 0.0, 1.0
+        for k in range(t, n):
+            total += discount * deltas[k]
+            if dones[k]:
+                break
+            discount *= gamma * lam
+        advantages.append(total)
+    return np.array(advantages)
+
+
+# Rollout of 6 steps: episode [1, 2] terminates, [1, 1] is truncated, then [1, 2, 3] is cut at 2 steps.
+A2C_EPISODES = [([1.0, 2.0], "terminated"), ([1.0, 1.0], "truncated"), ([1.0, 2.0, 3.0], "terminated")]
+
+
+@pytest.mark.parametrize(
+    "gae_lambda, expected",
+    [
+        # TD(0): r + 0.5 * 10 * (1 - done) - 10; the truncated step's reward carries + 0.5 * 10
+        (0.0, [-4.0, -8.0, -4.0, -4.0, -4.0, -3.0]),
+        # n-step Monte Carlo: discounted sum to the episode's end (or the cut, bootstrapped with 10)
+        (1.0, [-8.0, -8.0, -6.0, -4.0, -5.5, -3.0]),
+    ],
+)
+def test_a2c_advantages_by_hand(gae_lambda, expected):
+    env = DummyVecEnv([lambda: ScriptedEnv(A2C_EPISODES)])
+    model = A2C("MlpPolicy", env, n_steps=6, gamma=GAMMA, gae_lambda=gae_lambda, policy_kwargs=dict(net_arch=[]), seed=0)
+    set_constant_value(model, CRITIC_VALUE)
+    collect(model)
+    np.testing.assert_allclose(model.rollout_buffer.advantages[:, 0], expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("gae_lambda", [0.0, 0.5, 0.95, 1.0])
+@pytest.mark.parametrize("critic_target", ["td_lambda", "monte_carlo"])
+def test_a2c_advantages_and_targets_match_textbook_form(gae_lambda, critic_target):
+    env = DummyVecEnv([lambda: ScriptedEnv(A2C_EPISODES)])
+    model = A2C(
+        "MlpPolicy",
+        env,
+        n_steps=6,
+        gamma=GAMMA,
+        gae_lambda=gae_lambda,
+        critic_target=critic_target,
+        policy_kwargs=dict(net_arch=[]),
+        seed=0,
+    )
+    set_constant_value(model, CRITIC_VALUE)
+    collect(model)
+    # rewards as the buffer sees them: the truncated step carries gamma * V(terminal obs)
+    rewards = [1.0, 2.0, 1.0, 1.0 + GAMMA * CRITIC_VALUE, 1.0, 2.0]
+    dones = [0, 1, 0, 1, 0, 0]
+    values = [CRITIC_VALUE] * 6
+    expected = naive_gae(rewards, dones, values, CRITIC_VALUE, GAMMA, gae_lambda)
+    np.testing.assert_allclose(model.rollout_buffer.advantages[:, 0], expected, rtol=1e-6)
+    target_lambda = gae_lambda if critic_target == "td_lambda" else 1.0
+    expected_returns = naive_gae(rewards, dones, values, CRITIC_VALUE, GAMMA, target_lambda) + CRITIC_VALUE
+    np.testing.assert_allclose(model.rollout_buffer.returns[:, 0], expected_returns, rtol=1e-6)
+
+
+def test_compute_gae_matches_sb3_buffer():
+    """The shared maths gives SB3's numbers to the bit on random data."""
+    from gymnasium import spaces
+    from stable_baselines3.common.buffers import RolloutBuffer
+
+    rng = np.random.default_rng(0)
+    n_steps, n_envs = 16, 3
+    buffer = RolloutBuffer(n_steps, spaces.Box(-1, 1, (1,)), spaces.Discrete(2), gamma=0.97, gae_lambda=0.9, n_envs=n_envs)
+    buffer.rewards[:] = rng.normal(size=(n_steps, n_envs))
+    buffer.values[:] = rng.normal(size=(n_steps, n_envs))
+    buffer.episode_starts[:] = rng.random((n_steps, n_envs)) < 0.2
+    last_values, dones = rng.normal(size=n_envs).astype(np.float32), rng.random(n_envs) < 0.5
+    import torch as th
+
+    buffer.compute_returns_and_advantage(th.as_tensor(last_values), dones)
+    ours = compute_gae(buffer.rewards, buffer.values, buffer.episode_starts, last_values, dones, 0.97, 0.9)
+    np.testing.assert_array_equal(ours, buffer.advantages)
