@@ -1,6 +1,6 @@
 """Hand-built environments for exact tests."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -52,7 +52,7 @@ class LateRewardMDP(gym.Env):
     horizon = 3
     step_reward = (0.1, -0.1)
     final_reward = (0.0, 0.0, 1.0, 3.0)
-    states = [(t, k) for t in range(horizon) for k in range(t + 1)]
+    states: ClassVar[list[tuple[int, int]]] = [(t, k) for t in range(horizon) for k in range(t + 1)]
     observation_space = spaces.Box(0.0, 1.0, shape=(len(states),), dtype=np.float32)
     action_space = spaces.Discrete(2)
 
