@@ -317,7 +317,8 @@ class Reinforce(ActorCriticAlgorithm):
         self.policy.optimizer.step()
 
         observations, returns = rollout_data.observations, rollout_data.returns
-        value_losses = [self._critic_step(observations, returns) for _ in range(self.n_critic_updates)]
+        n_critic_updates = self.n_critic_updates if self.critic_optimizer is not None else 0
+        value_losses = [self._critic_step(observations, returns) for _ in range(n_critic_updates)]
 
         self._n_updates += 1
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")

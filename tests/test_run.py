@@ -1,0 +1,120 @@
+"""Every algorithm variant with SB3's spaces, policies, vector envs, wrappers and callbacks."""
+
+import inspect
+
+import numpy as np
+import pytest
+from algos import VARIANT_IDS, VARIANTS
+from stable_baselines3.common.callbacks import CheckpointCallback, EvalCallback, StopTrainingOnMaxEpisodes
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.envs import (
+    FakeImageEnv,
+    IdentityEnv,
+    IdentityEnvBox,
+    IdentityEnvMultiBinary,
+    IdentityEnvMultiDiscrete,
+    SimpleMultiObsEnv,
+)
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
+
+from sb3_pg import A2C, Reinforce
+
+ACTION_SPACE_ENVS = {
+    "Discrete": lambda: IdentityEnv(2, ep_length=10),
+    "Box": lambda: IdentityEnvBox(ep_length=10),
+    "MultiDiscrete": lambda: IdentityEnvMultiDiscrete(2, ep_length=10),
+    "MultiBinary": lambda: IdentityEnvMultiBinary(2, ep_length=10),
+}
+
+
+@pytest.mark.parametrize("space", list(ACTION_SPACE_ENVS))
+@pytest.mark.parametrize("name, algo, kwargs", VARIANTS, ids=VARIANT_IDS)
+def test_action_spaces(name, algo, kwargs, space):
+    env = DummyVecEnv([ACTION_SPACE_ENVS[space]])
+    model = algo("MlpPolicy", env, seed=0, **kwargs).learn(100)
+    assert model.num_timesteps >= 100
+    action, _ = model.predict(env.observation_space.sample(), deterministic=True)
+    assert env.action_space.contains(action.reshape(env.action_space.shape) if space != "Discrete" else int(action))
+
+
+@pytest.mark.parametrize("name, algo, kwargs", VARIANTS, ids=VARIANT_IDS)
+def test_cnn_policy(name, algo, kwargs):
+    env = FakeImageEnv(screen_height=40, screen_width=40, n_channels=1, discrete=True)
+    kwargs = {**kwargs, "policy_kwargs": dict(features_extractor_kwargs=dict(features_dim=16))}
+    algo("CnnPolicy", env, seed=0, **kwargs).learn(64)
+
+
+@pytest.mark.parametrize("name, algo, kwargs", VARIANTS, ids=VARIANT_IDS)
+def test_multi_input_policy(name, algo, kwargs):
+    env = SimpleMultiObsEnv(random_start=True)
+    model = algo("MultiInputPolicy", env, seed=0, **kwargs).learn(64)
+    model.predict(env.observation_space.sample())
+
+
+@pytest.mark.parametrize("name, algo, kwargs", VARIANTS, ids=VARIANT_IDS)
+def test_vec_envs_and_vec_normalize(name, algo, kwargs):
+    env = VecNormalize(make_vec_env("CartPole-v1", n_envs=3, seed=0))
+    model = algo("MlpPolicy", env, seed=0, **kwargs).learn(200)
+    assert model.num_timesteps >= 200
+    assert env.obs_rms.count > 1
+
+
+@pytest.mark.parametrize("algo", [Reinforce, A2C])
+def test_subproc_vec_env(algo):
+    env = make_vec_env("CartPole-v1", n_envs=2, seed=0, vec_env_cls=SubprocVecEnv)
+    try:
+        algo("MlpPolicy", env, n_steps=8, seed=0).learn(100)
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize("name, algo, kwargs", VARIANTS, ids=VARIANT_IDS)
+def test_eval_and_checkpoint_callbacks(name, algo, kwargs, tmp_path):
+    model = algo("MlpPolicy", "CartPole-v1", seed=0, **kwargs)
+    eval_callback = EvalCallback(make_vec_env("CartPole-v1", n_envs=1, seed=1), eval_freq=50, n_eval_episodes=2, log_path=str(tmp_path))
+    checkpoint = CheckpointCallback(save_freq=100, save_path=str(tmp_path / "checkpoints"), name_prefix="model")
+    model.learn(300, callback=[eval_callback, checkpoint])
+    assert len(np.load(tmp_path / "evaluations.npz")["results"]) >= 2
+    assert list((tmp_path / "checkpoints").glob("model_*_steps.zip"))
+
+
+@pytest.mark.parametrize("algo", [Reinforce, A2C])
+def test_learn_has_a_default_budget(algo):
+    assert inspect.signature(algo.learn).parameters["total_timesteps"].default == 200_000
+    # learn() with no budget given runs until a callback stops it
+    model = algo("MlpPolicy", "CartPole-v1", seed=0).learn(callback=StopTrainingOnMaxEpisodes(max_episodes=2))
+    assert 0 < model.num_timesteps < 200_000
+
+
+@pytest.mark.parametrize("name, algo, kwargs", VARIANTS, ids=VARIANT_IDS)
+def test_logger_records_diagnostics(name, algo, kwargs, tmp_path):
+    from stable_baselines3.common.logger import configure
+
+    model = algo("MlpPolicy", "CartPole-v1", seed=0, **kwargs)
+    model.set_logger(configure(str(tmp_path), ["csv"]))
+    model.learn(200, log_interval=1)
+    header = (tmp_path / "progress.csv").read_text().splitlines()[0].split(",")
+    expected = {
+        "train/policy_loss",
+        "train/value_loss",
+        "train/entropy_loss",
+        "train/explained_variance",
+        "train/advantage_std",
+        "train/learning_rate",
+        "train/n_updates",
+    }
+    if model.critic_optimizer is not None:
+        expected.add("train/critic_learning_rate")
+    if algo is Reinforce and model.critic_optimizer is None:
+        expected -= {"train/value_loss", "train/explained_variance"}  # no critic
+    assert expected <= set(header), expected - set(header)
+
+
+@pytest.mark.parametrize("name, algo, kwargs", VARIANTS, ids=VARIANT_IDS)
+def test_same_seed_same_parameters(name, algo, kwargs):
+    def train():
+        return algo("MlpPolicy", "CartPole-v1", seed=7, **kwargs).learn(300)
+
+    first, second = train(), train()
+    for p, q in zip(first.policy.parameters(), second.policy.parameters(), strict=True):
+        assert (p == q).all()
