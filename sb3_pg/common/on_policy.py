@@ -71,7 +71,8 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
 
     def _check_common_arguments(self) -> None:
         """Checks of the arguments every sb3_pg algorithm shares; raise ``ValueError``."""
-        check_spaces(self.observation_space, self.action_space)
+        if self.env is not None:  # load() builds the model without an env first
+            check_spaces(self.observation_space, self.action_space)
         check_learning_rate("learning_rate", self.learning_rate)
         check_positive_int("n_steps", self.n_steps)
         check_range("gamma", self.gamma, 0.0, 1.0)
