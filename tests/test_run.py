@@ -71,7 +71,9 @@ def test_subproc_vec_env(algo):
 @pytest.mark.parametrize("name, algo, kwargs", VARIANTS, ids=VARIANT_IDS)
 def test_eval_and_checkpoint_callbacks(name, algo, kwargs, tmp_path):
     model = algo("MlpPolicy", "CartPole-v1", seed=0, **kwargs)
-    eval_callback = EvalCallback(make_vec_env("CartPole-v1", n_envs=1, seed=1), eval_freq=50, n_eval_episodes=2, log_path=str(tmp_path))
+    eval_callback = EvalCallback(
+        make_vec_env("CartPole-v1", n_envs=1, seed=1), eval_freq=50, n_eval_episodes=2, log_path=str(tmp_path)
+    )
     checkpoint = CheckpointCallback(save_freq=100, save_path=str(tmp_path / "checkpoints"), name_prefix="model")
     model.learn(300, callback=[eval_callback, checkpoint])
     assert len(np.load(tmp_path / "evaluations.npz")["results"]) >= 2

@@ -95,7 +95,9 @@ def test_reinforce_critic_fits_monte_carlo_returns():
 @pytest.mark.parametrize("algo", [Reinforce, A2C])
 def test_n_critic_updates_take_several_critic_steps(algo):
     def critic_change(n_critic_updates: int) -> float:
-        model = algo("MlpPolicy", "CartPole-v1", n_steps=16, critic_learning_rate=1e-3, n_critic_updates=n_critic_updates, seed=0)
+        model = algo(
+            "MlpPolicy", "CartPole-v1", n_steps=16, critic_learning_rate=1e-3, n_critic_updates=n_critic_updates, seed=0
+        )
         before = snapshot(model._critic_params)
         collect(model)
         model.train()

@@ -127,7 +127,7 @@ class A2C(ActorCriticAlgorithm):
             gae_lambda=gae_lambda,
             ent_coef=ent_coef,
             vf_coef=vf_coef,
-            max_grad_norm=max_grad_norm,  # type: ignore[arg-type]
+            max_grad_norm=max_grad_norm,
             use_sde=use_sde,
             sde_sample_freq=sde_sample_freq,
             rollout_buffer_class=rollout_buffer_class,
@@ -166,8 +166,8 @@ class A2C(ActorCriticAlgorithm):
         check_choice("critic_target", self.critic_target, CRITIC_TARGETS)
         if self.n_critic_updates != 1 and self.critic_learning_rate is None:
             raise ValueError(
-                f"`n_critic_updates={self.n_critic_updates}` needs `critic_learning_rate` "
-                "(several critic steps need a separate critic optimizer)"
+                f"`n_critic_updates` > 1 needs `critic_learning_rate` (several critic steps need a separate "
+                f"critic optimizer); got n_critic_updates={self.n_critic_updates} with critic_learning_rate=None"
             )
         buffer_class = self.rollout_buffer_class
         if (

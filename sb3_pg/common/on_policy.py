@@ -69,6 +69,13 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
     _critic_params: list[th.nn.Parameter]
     _actor_params: list[th.nn.Parameter]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().__init__(*args, **kwargs)
+        except NotImplementedError as error:
+            # SB3 refuses nested observation spaces with NotImplementedError while wrapping the env
+            raise ValueError(f"`env` has an unsupported observation space: {error}") from error
+
     def _check_common_arguments(self) -> None:
         """Checks of the arguments every sb3_pg algorithm shares; raise ``ValueError``."""
         if self.env is not None:  # load() builds the model without an env first

@@ -134,7 +134,7 @@ class Reinforce(ActorCriticAlgorithm):
             gae_lambda=1.0,  # Monte Carlo returns of complete episodes: no GAE
             ent_coef=ent_coef,
             vf_coef=0.0,  # the critic is optimized separately, with critic_learning_rate
-            max_grad_norm=max_grad_norm,  # type: ignore[arg-type]
+            max_grad_norm=max_grad_norm,
             use_sde=use_sde,
             sde_sample_freq=sde_sample_freq,
             rollout_buffer_class=rollout_buffer_class,
