@@ -1,0 +1,19 @@
+"""README's two set-up commands stay the ones CI and users run."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def readme_commands() -> list[str]:
+    lines = (ROOT / "README.md").read_text().splitlines()
+    return [line for line in lines if line.startswith("pip install torch==2.13.0")]
+
+
+def test_readme_has_exactly_two_setup_commands():
+    assert len(readme_commands()) == 2
+
+
+def test_ci_runs_readme_test_command():
+    test_command = next(c for c in readme_commands() if "pytest" in c)
+    assert test_command in (ROOT / ".ci" / "run").read_text().splitlines()
