@@ -2,9 +2,10 @@
 
 Usage: python benchmarks/learning.py --variant pg_a2c-td0 --seeds 0 1 2 3 4 --timesteps 300000 --out results/learning.jsonl
 
-Each run trains with a deterministic evaluation (10 episodes, separate env) every ``--eval-freq``
-steps and appends one JSON line: the first evaluation step with mean >= 475, the first step from
-which every later evaluation stays >= 475, the fraction of evaluations >= 475 and the final mean.
+Each run trains (until its first evaluation >= 475 with ``--stop-at-threshold``) with a
+deterministic evaluation (10 episodes, separate env) every ``--eval-freq`` steps and appends one
+JSON line: the first evaluation step with mean >= 475, the first step from which every later
+evaluation stays >= 475, the fraction of evaluations >= 475 and the final mean.
 """
 
 import argparse
@@ -32,7 +33,7 @@ def n_envs_for(variant: str) -> int:
     return 1 if variant.startswith("reinforce") else 8
 
 
-def run(variant: str, seed: int, timesteps: int, eval_freq: int) -> dict[str, Any]:
+def run(variant: str, seed: int, timesteps: int, eval_freq: int, stop_at_threshold: bool) -> dict[str, Any]:
     n_envs = n_envs_for(variant)
     env = make_vec_env("CartPole-v1", n_envs=n_envs, seed=seed)
     eval_env = make_vec_env("CartPole-v1", n_envs=1, seed=10_000 + seed)
@@ -46,6 +47,8 @@ def run(variant: str, seed: int, timesteps: int, eval_freq: int) -> dict[str, An
         if callback.n_calls % callback.eval_freq == 0:
             means.append(float(callback.last_mean_reward))
             steps.append(callback.num_timesteps)
+            if stop_at_threshold and means[-1] >= THRESHOLD:
+                return False
         return result
 
     callback._on_step = record  # type: ignore[method-assign]
@@ -76,12 +79,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--timesteps", type=int, default=200_000)
     parser.add_argument("--eval-freq", type=int, default=10_000)
+    parser.add_argument("--stop-at-threshold", action="store_true", help="stop a run at its first evaluation >= 475")
     parser.add_argument("--out", type=Path, default=Path("results/learning.jsonl"))
     args = parser.parse_args()
     th.set_num_threads(1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:
-        result = run(args.variant, seed, args.timesteps, args.eval_freq)
+        result = run(args.variant, seed, args.timesteps, args.eval_freq, args.stop_at_threshold)
         with args.out.open("a") as file:
             file.write(json.dumps(result) + "\n")
         print({k: v for k, v in result.items() if k != "evaluations"}, flush=True)
