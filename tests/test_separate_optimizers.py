@@ -104,3 +104,15 @@ def test_n_critic_updates_take_several_critic_steps(algo):
         return sum((b - p).norm().item() for b, p in zip(before, model._critic_params, strict=True))
 
     assert critic_change(5) > 2 * critic_change(1)
+
+
+@pytest.mark.parametrize("vf", [[], [8], [32, 32]])
+@pytest.mark.parametrize("algo, kwargs", [(Reinforce, dict(n_steps=16)), (A2C, dict(critic_learning_rate=1e-3)), (A2C, {})])
+def test_every_critic_size_trains(algo, kwargs, vf, tmp_path):
+    model = algo("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=dict(pi=[16], vf=vf)), seed=0, **kwargs)
+    critic_before = snapshot(model.policy.value_net.parameters())
+    model.learn(200)
+    assert any(changed(critic_before, model.policy.value_net.parameters()))
+    assert len(model.policy.mlp_extractor.value_net) == 2 * len(vf)  # Linear + activation per layer
+    model.save(tmp_path / "model.zip")
+    algo.load(tmp_path / "model.zip")
