@@ -33,6 +33,20 @@ class _CriticTargetMixin(_RolloutBufferBase):
 
     critic_target: str
 
+    def __init__(
+        self,
+        buffer_size: int,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        device: th.device | str = "auto",
+        gae_lambda: float = 1,
+        gamma: float = 0.99,
+        n_envs: int = 1,
+        critic_target: str = "td_lambda",
+    ):
+        self.critic_target = critic_target
+        super().__init__(buffer_size, observation_space, action_space, device, gae_lambda, gamma, n_envs)
+
     def compute_returns_and_advantage(self, last_values: th.Tensor, dones: np.ndarray) -> None:
         """
         ``advantages``: GAE(``gae_lambda``). ``returns`` (the critic's regression target):
@@ -66,39 +80,11 @@ class PGRolloutBuffer(_CriticTargetMixin, RolloutBuffer):
     :param critic_target: ``"td_lambda"`` or ``"monte_carlo"``
     """
 
-    def __init__(
-        self,
-        buffer_size: int,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        device: th.device | str = "auto",
-        gae_lambda: float = 1,
-        gamma: float = 0.99,
-        n_envs: int = 1,
-        critic_target: str = "td_lambda",
-    ):
-        self.critic_target = critic_target
-        super().__init__(buffer_size, observation_space, action_space, device, gae_lambda, gamma, n_envs)
-
 
 class PGDictRolloutBuffer(_CriticTargetMixin, DictRolloutBuffer):
     """
     SB3's ``DictRolloutBuffer`` with a choice of critic target; parameters as :class:`PGRolloutBuffer`.
     """
-
-    def __init__(
-        self,
-        buffer_size: int,
-        observation_space: spaces.Dict,
-        action_space: spaces.Space,
-        device: th.device | str = "auto",
-        gae_lambda: float = 1,
-        gamma: float = 0.99,
-        n_envs: int = 1,
-        critic_target: str = "td_lambda",
-    ):
-        self.critic_target = critic_target
-        super().__init__(buffer_size, observation_space, action_space, device, gae_lambda, gamma, n_envs)
 
 
 class _EpisodicMixin(_RolloutBufferBase):
@@ -108,6 +94,21 @@ class _EpisodicMixin(_RolloutBufferBase):
     baseline: str
     valid: np.ndarray
     _PER_STEP_ARRAYS = ("actions", "rewards", "returns", "episode_starts", "values", "log_probs", "advantages", "valid")
+
+    def __init__(
+        self,
+        buffer_size: int,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        device: th.device | str = "auto",
+        gae_lambda: float = 1,
+        gamma: float = 0.99,
+        n_envs: int = 1,
+        reward_to_go: bool = True,
+        baseline: str = "value",
+    ):
+        self.reward_to_go, self.baseline = reward_to_go, baseline
+        super().__init__(buffer_size, observation_space, action_space, device, gae_lambda, gamma, n_envs)
 
     def reset(self) -> None:
         super().reset()
@@ -205,21 +206,6 @@ class EpisodicRolloutBuffer(_EpisodicMixin, RolloutBuffer):
     :param baseline: ``"none"``, ``"mean"`` or ``"value"``
     """
 
-    def __init__(
-        self,
-        buffer_size: int,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        device: th.device | str = "auto",
-        gae_lambda: float = 1,
-        gamma: float = 0.99,
-        n_envs: int = 1,
-        reward_to_go: bool = True,
-        baseline: str = "value",
-    ):
-        self.reward_to_go, self.baseline = reward_to_go, baseline
-        super().__init__(buffer_size, observation_space, action_space, device, gae_lambda, gamma, n_envs)
-
     def get(self, batch_size: int | None = None) -> Generator[RolloutBufferSamples, None, None]:
         """
         :param batch_size: minibatch size; ``None``: all valid steps in one batch
@@ -232,21 +218,6 @@ class EpisodicRolloutBuffer(_EpisodicMixin, RolloutBuffer):
 
 class DictEpisodicRolloutBuffer(_EpisodicMixin, DictRolloutBuffer):
     """:class:`EpisodicRolloutBuffer` for ``Dict`` observations; same parameters."""
-
-    def __init__(
-        self,
-        buffer_size: int,
-        observation_space: spaces.Dict,
-        action_space: spaces.Space,
-        device: th.device | str = "auto",
-        gae_lambda: float = 1,
-        gamma: float = 0.99,
-        n_envs: int = 1,
-        reward_to_go: bool = True,
-        baseline: str = "value",
-    ):
-        self.reward_to_go, self.baseline = reward_to_go, baseline
-        super().__init__(buffer_size, observation_space, action_space, device, gae_lambda, gamma, n_envs)
 
     def get(self, batch_size: int | None = None) -> Generator[DictRolloutBufferSamples, None, None]:  # type: ignore[override]
         """
