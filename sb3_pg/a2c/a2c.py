@@ -200,7 +200,7 @@ class A2C(ActorCriticAlgorithm):
         data; with separate optimizers, one actor step then ``n_critic_updates`` critic steps).
         """
         # Switch to train mode (this affects batch norm / dropout)
-        self.policy.set_training_mode(True)
+        self._set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
         if self.critic_optimizer is not None:
             self._update_critic_learning_rate()
@@ -212,7 +212,7 @@ class A2C(ActorCriticAlgorithm):
                 # Convert discrete action from float to long
                 actions = actions.long().flatten()
 
-            values, log_prob, entropy = self.policy.evaluate_actions(rollout_data.observations, actions)
+            values, log_prob, entropy = self._evaluate_actions(rollout_data.observations, actions)
             values = values.flatten()
 
             # Normalize advantage (not present in the original implementation)

@@ -6,12 +6,16 @@ from typing import Any
 import numpy as np
 import torch as th
 from gymnasium import spaces
+from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.common.utils import FloatSchedule, obs_as_tensor, update_learning_rate
+from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
+from sb3_pg.common.fast_forward import FastForward
 from sb3_pg.common.validation import check_learning_rate, check_positive_int, check_range, check_spaces
 
 
@@ -68,6 +72,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
     n_critic_updates: int
     _critic_params: list[th.nn.Parameter]
     _actor_params: list[th.nn.Parameter]
+    _fast: tuple[ActorCriticPolicy, FastForward | None] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         try:
@@ -142,8 +147,19 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         return state_dicts, torch_variables
 
     def _excluded_save_params(self) -> list[str]:
-        # The parameter lists are rebuilt by _setup_model from the policy.
-        return [*super()._excluded_save_params(), "_actor_params", "_critic_params"]
+        # Rebuilt from the policy by _setup_model and on first use
+        return [*super()._excluded_save_params(), "_actor_params", "_critic_params", "_fast"]
+
+    def _fast_forward(self) -> FastForward | None:
+        """The fast forward pass for the current policy, or None where SB3's standard path is needed."""
+        if self._fast is None or self._fast[0] is not self.policy:
+            self._fast = (self.policy, FastForward.build(self.policy))
+        return self._fast[1]
+
+    def _set_training_mode(self, mode: bool) -> None:
+        # Module.train() walks every submodule: skip it when the mode is already set
+        if self.policy.training != mode:
+            self.policy.set_training_mode(mode)
 
     def _act(self, observations: Any) -> tuple[np.ndarray, np.ndarray, th.Tensor, th.Tensor]:
         """
@@ -152,9 +168,12 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         :param observations: the vec env's last observations
         :return: (actions as stored, actions sent to the env, values, log-probabilities)
         """
-        with th.no_grad():
-            obs_tensor = obs_as_tensor(observations, self.device)
-            actions_tensor, values, log_probs = self.policy(obs_tensor)
+        fast = self._fast_forward()
+        if fast is not None:
+            actions_tensor, values, log_probs = fast.act(observations, self.device)
+        else:
+            with th.no_grad():
+                actions_tensor, values, log_probs = self.policy(obs_as_tensor(observations, self.device))
         actions = actions_tensor.cpu().numpy()
         clipped_actions = actions
         if isinstance(self.action_space, spaces.Box):
@@ -164,6 +183,124 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
                 # The Gaussian is unbounded: clip to the env's bounds, store the unclipped action
                 clipped_actions = np.clip(actions, self.action_space.low, self.action_space.high)
         return actions, clipped_actions, values, log_probs
+
+    def _predict_values(self, observations: Any) -> th.Tensor:
+        """``V(s)`` of a batch of vec-env observations, without gradient."""
+        fast = self._fast_forward()
+        if fast is not None:
+            return fast.predict_values(observations, self.device)
+        with th.no_grad():
+            return self.policy.predict_values(obs_as_tensor(observations, self.device))
+
+    def _evaluate_actions(self, observations: PyTorchObs, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
+        """``policy.evaluate_actions``, through the fast path where it applies."""
+        fast = self._fast_forward()
+        if fast is not None:
+            return fast.evaluate_actions(observations, actions)  # type: ignore[arg-type]
+        return self.policy.evaluate_actions(observations, actions)
+
+    def collect_rollouts(
+        self,
+        env: VecEnv,
+        callback: BaseCallback,
+        rollout_buffer: RolloutBuffer,
+        n_rollout_steps: int,
+    ) -> bool:
+        """
+        Collect experiences using the current policy and fill a ``RolloutBuffer``: SB3's loop, step for
+        step, with the fast forward pass where it applies. Subclasses decide when a rollout ends and
+        which steps belong to the batch (:meth:`_start_rollout`, :meth:`_rollout_continues`,
+        :meth:`_add_step`, :meth:`_bootstrap_values`).
+
+        :param env: The training environment
+        :param callback: Callback that will be called at each step
+            (and at the beginning and end of the rollout)
+        :param rollout_buffer: Buffer to fill with rollouts
+        :param n_rollout_steps: Number of experiences to collect per environment
+        :return: True if function returned with at least `n_rollout_steps`
+            collected, False if callback terminated rollout prematurely.
+        """
+        assert self._last_obs is not None, "No previous observation was provided"
+        # Switch to eval mode (this affects batch norm / dropout)
+        self._set_training_mode(False)
+
+        n_steps = 0
+        rollout_buffer.reset()
+        # Sample new weights for the state dependent exploration
+        if self.use_sde:
+            self.policy.reset_noise(env.num_envs)
+
+        callback.on_rollout_start()
+        self._start_rollout(env.num_envs)
+
+        while self._rollout_continues(n_steps, n_rollout_steps):
+            if self.use_sde and self.sde_sample_freq > 0 and n_steps % self.sde_sample_freq == 0:
+                # Sample a new noise matrix
+                self.policy.reset_noise(env.num_envs)
+
+            actions, clipped_actions, values, log_probs = self._act(self._last_obs)
+            new_obs, rewards, dones, infos = env.step(clipped_actions)
+            self.num_timesteps += env.num_envs
+
+            # Give access to local variables
+            callback.update_locals(locals())
+            if not callback.on_step():
+                return False
+
+            self._update_info_buffer(infos, dones)
+            n_steps += 1
+
+            if isinstance(self.action_space, spaces.Discrete):
+                # Reshape in case of discrete action
+                actions = actions.reshape(-1, 1)
+
+            if self._bootstraps_truncation():
+                self._bootstrap_truncations(rewards, dones, infos)
+            self._add_step(rollout_buffer, actions, rewards, values, log_probs, dones, n_rollout_steps)
+            self._last_obs = new_obs  # type: ignore[assignment]
+            self._last_episode_starts = dones
+
+        rollout_buffer.compute_returns_and_advantage(last_values=self._bootstrap_values(new_obs), dones=dones)
+
+        callback.update_locals(locals())
+        callback.on_rollout_end()
+        return True
+
+    # Rollout hooks: by default SB3's fixed n_steps rollouts, bootstrapped with V at the cut.
+    def _start_rollout(self, n_envs: int) -> None:
+        """Called at the start of each rollout."""
+
+    def _rollout_continues(self, n_steps: int, n_rollout_steps: int) -> bool:
+        """:return: whether to take another vec-env step"""
+        return n_steps < n_rollout_steps
+
+    def _bootstraps_truncation(self) -> bool:
+        """:return: whether time-limit truncations are bootstrapped with the critic"""
+        return True
+
+    def _add_step(
+        self,
+        rollout_buffer: RolloutBuffer,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        values: th.Tensor,
+        log_probs: th.Tensor,
+        dones: np.ndarray,
+        n_rollout_steps: int,
+    ) -> None:
+        """Store one vec-env step in the buffer."""
+        rollout_buffer.add(
+            self._last_obs,  # type: ignore[arg-type]
+            actions,
+            rewards,
+            self._last_episode_starts,  # type: ignore[arg-type]
+            values,
+            log_probs,
+        )
+
+    def _bootstrap_values(self, new_obs: Any) -> th.Tensor:
+        """:return: the values the returns are bootstrapped with after the last step"""
+        return self._predict_values(new_obs)
 
     def _bootstrap_truncations(self, rewards: np.ndarray, dones: np.ndarray, infos: list[dict[str, Any]]) -> None:
         """

@@ -4,11 +4,9 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
-from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, RolloutBufferSamples, Schedule
 from stable_baselines3.common.utils import explained_variance
-from stable_baselines3.common.vec_env import VecEnv
 
 from sb3_pg.common.buffers import BASELINES, DictEpisodicRolloutBuffer, EpisodicRolloutBuffer
 from sb3_pg.common.on_policy import ActorCriticAlgorithm
@@ -97,6 +95,9 @@ class Reinforce(ActorCriticAlgorithm):
         "MultiInputPolicy": MultiInputPolicy,
     }
     rollout_buffer: EpisodicRolloutBuffer
+    _collecting: np.ndarray
+    _finished: np.ndarray
+    _n_batch_steps: np.ndarray
 
     def __init__(
         self,
@@ -196,76 +197,49 @@ class Reinforce(ActorCriticAlgorithm):
             # No critic: the actor's optimizer still steps only the actor's parameters
             self._actor_params, self._critic_params = list(self.policy.parameters()), []
 
-    def collect_rollouts(
+    # Rollout hooks (see ActorCriticAlgorithm.collect_rollouts): complete episodes only.
+    def _start_rollout(self, n_envs: int) -> None:
+        # _collecting[i]: env i's current step belongs to the batch (its episode began in this rollout);
+        # an env in the middle of an episode begun before (while others were finishing) skips to its end.
+        self._collecting = np.asarray(self._last_episode_starts, dtype=bool).copy()
+        self._finished = np.zeros(n_envs, dtype=bool)
+        self._n_batch_steps = np.zeros(n_envs, dtype=np.int64)
+
+    def _rollout_continues(self, n_steps: int, n_rollout_steps: int) -> bool:
+        return not self._finished.all()
+
+    def _bootstraps_truncation(self) -> bool:
+        # Without a critic a truncation ends the episode (the objective is the return within the limit)
+        return self.critic_optimizer is not None
+
+    def _add_step(
         self,
-        env: VecEnv,
-        callback: BaseCallback,
         rollout_buffer: RolloutBuffer,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        values: th.Tensor,
+        log_probs: th.Tensor,
+        dones: np.ndarray,
         n_rollout_steps: int,
-    ) -> bool:
-        """
-        Collect complete episodes: each environment runs at least ``n_rollout_steps`` steps and then
-        to the end of its current episode. An environment that is in the middle of an episode begun
-        before this rollout (while another was finishing) skips to its end first.
+    ) -> None:
+        rollout_buffer.add(
+            self._last_obs,  # type: ignore[arg-type]
+            actions,
+            rewards,
+            self._last_episode_starts,  # type: ignore[arg-type]
+            values,
+            log_probs,
+            valid=self._collecting,  # type: ignore[call-arg]
+        )
+        self._n_batch_steps += self._collecting
+        # An env that has its quota stops at the end of its episode; an env at an episode
+        # boundary (re)starts collecting unless it has finished.
+        self._finished |= self._collecting & dones & (self._n_batch_steps >= n_rollout_steps)
+        self._collecting = np.where(dones, True, self._collecting) & ~self._finished
 
-        :param env: The training environment
-        :param callback: Callback that will be called at each step
-            (and at the beginning and end of the rollout)
-        :param rollout_buffer: Buffer to fill with rollouts (an ``EpisodicRolloutBuffer``)
-        :param n_rollout_steps: Minimum number of batch steps to collect per environment
-        :return: True if the rollout completed, False if a callback stopped it
-        """
-        assert self._last_obs is not None, "No previous observation was provided"
-        assert isinstance(rollout_buffer, (EpisodicRolloutBuffer, DictEpisodicRolloutBuffer))
-        self.policy.set_training_mode(False)
-        rollout_buffer.reset()
-        if self.use_sde:
-            self.policy.reset_noise(env.num_envs)
-        callback.on_rollout_start()
-
-        # collecting[i]: env i's current step belongs to the batch (it started its episode in this rollout)
-        collecting = np.asarray(self._last_episode_starts, dtype=bool).copy()
-        finished = np.zeros(env.num_envs, dtype=bool)
-        n_batch_steps = np.zeros(env.num_envs, dtype=np.int64)
-        n_steps = 0
-        while not finished.all():
-            if self.use_sde and self.sde_sample_freq > 0 and n_steps % self.sde_sample_freq == 0:
-                self.policy.reset_noise(env.num_envs)
-            actions, clipped_actions, values, log_probs = self._act(self._last_obs)
-            new_obs, rewards, dones, infos = env.step(clipped_actions)
-            self.num_timesteps += env.num_envs
-
-            callback.update_locals(locals())
-            if not callback.on_step():
-                return False
-            self._update_info_buffer(infos, dones)
-            n_steps += 1
-
-            if isinstance(self.action_space, spaces.Discrete):
-                actions = actions.reshape(-1, 1)
-            if self.critic_optimizer is not None:
-                self._bootstrap_truncations(rewards, dones, infos)
-            rollout_buffer.add(
-                self._last_obs,
-                actions,
-                rewards,
-                self._last_episode_starts,
-                values,
-                log_probs,
-                valid=collecting,
-            )
-            n_batch_steps += collecting
-            # An env that has its quota stops at the end of its episode; an env at an episode
-            # boundary (re)starts collecting unless it has finished.
-            finished |= collecting & dones & (n_batch_steps >= n_rollout_steps)
-            collecting = np.where(dones, True, collecting) & ~finished
-            self._last_obs = new_obs  # type: ignore[assignment]
-            self._last_episode_starts = dones
-
-        rollout_buffer.compute_returns_and_advantage(last_values=th.zeros(env.num_envs), dones=dones)
-        callback.update_locals(locals())
-        callback.on_rollout_end()
-        return True
+    def _bootstrap_values(self, new_obs: Any) -> th.Tensor:
+        # Every episode in the batch is complete: nothing to bootstrap
+        return th.zeros(len(self._finished))
 
     def policy_loss(self, rollout_data: RolloutBufferSamples) -> tuple[th.Tensor, th.Tensor]:
         """
@@ -278,9 +252,7 @@ class Reinforce(ActorCriticAlgorithm):
         if isinstance(self.action_space, spaces.Discrete):
             # Convert discrete action from float to long
             actions = actions.long().flatten()
-        distribution = self.policy.get_distribution(rollout_data.observations)
-        log_prob = distribution.log_prob(actions)
-        entropy = distribution.entropy()
+        _, log_prob, entropy = self._evaluate_actions(rollout_data.observations, actions)
 
         # The weight is a constant of the surrogate: detached (the buffer holds numbers, but be explicit)
         weights = rollout_data.advantages.detach()
@@ -301,7 +273,7 @@ class Reinforce(ActorCriticAlgorithm):
         Update the actor with one gradient step on the batch of complete episodes, then the critic
         (if any) with ``n_critic_updates`` steps.
         """
-        self.policy.set_training_mode(True)
+        self._set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
         if self.critic_optimizer is not None:
             self._update_critic_learning_rate()

@@ -1,0 +1,125 @@
+"""A faster forward pass for SB3's standard MLP actor-critic policy.
+
+SB3's ``ActorCriticPolicy`` builds a ``torch.distributions`` object (with argument validation) and
+walks several module layers on every step; for the small networks of A2C that overhead, not the
+arithmetic, is most of the cost. :class:`FastForward` runs the same torch operations, in the same
+order, on the policy's own parameters, so results and random streams are identical to SB3's
+(the parity tests check it), for the cases it supports: ``ActorCriticPolicy`` itself (``MlpPolicy``)
+with SB3's ``FlattenExtractor`` and ``MlpExtractor``, a ``Box`` observation space, and a Categorical
+or (unsquashed, no gSDE) diagonal Gaussian action distribution. Anything else returns ``None`` from
+:meth:`FastForward.build` and the algorithm uses SB3's standard path.
+"""
+
+import math
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.distributions import CategoricalDistribution, DiagGaussianDistribution
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.torch_layers import FlattenExtractor, MlpExtractor
+from torch import nn
+from torch.nn import functional as F
+
+_LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
+
+
+def _run(layers: nn.Sequential, x: th.Tensor) -> th.Tensor:
+    # nn.Linear.forward is F.linear; other layers (activations) are called as modules
+    for layer in layers:
+        x = F.linear(x, layer.weight, layer.bias) if type(layer) is nn.Linear else layer(x)
+    return x
+
+
+class FastForward:
+    """
+    The forward passes of an SB3 ``ActorCriticPolicy`` without its per-call overhead.
+
+    :param policy: a policy accepted by :meth:`build`
+    """
+
+    def __init__(self, policy: ActorCriticPolicy):
+        self.policy = policy
+        self.extractor: MlpExtractor = policy.mlp_extractor
+        self.action_net: nn.Linear = policy.action_net  # type: ignore[assignment]
+        self.value_net: nn.Linear = policy.value_net
+        self.categorical = isinstance(policy.action_dist, CategoricalDistribution)
+        self.action_shape: tuple[int, ...] = policy.action_space.shape or ()
+
+    @staticmethod
+    def build(policy: ActorCriticPolicy) -> "FastForward | None":
+        """:return: a fast forward for ``policy``, or None where it would not reproduce SB3's exactly"""
+        supported = (
+            type(policy) is ActorCriticPolicy
+            and isinstance(policy.observation_space, spaces.Box)
+            and type(policy.features_extractor) is FlattenExtractor
+            and (policy.share_features_extractor or type(policy.vf_features_extractor) is FlattenExtractor)
+            and type(policy.mlp_extractor) is MlpExtractor
+            and type(policy.action_net) is nn.Linear
+            and type(policy.value_net) is nn.Linear
+            and not policy.use_sde
+            and not policy.squash_output
+            and type(policy.action_dist) in (CategoricalDistribution, DiagGaussianDistribution)
+        )
+        return FastForward(policy) if supported else None
+
+    def _latents(self, obs: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+        # preprocess_obs for Box is .float(); FlattenExtractor is flatten(1)
+        features = obs.float().flatten(1)
+        return _run(self.extractor.policy_net, features), _run(self.extractor.value_net, features)
+
+    def _head(self, latent_pi: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+        """:return: (normalised logits, probabilities) or (mean, std), as torch.distributions computes them"""
+        out = F.linear(latent_pi, self.action_net.weight, self.action_net.bias)
+        if self.categorical:
+            logits = out - out.logsumexp(dim=-1, keepdim=True)
+            return logits, F.softmax(logits, dim=-1)
+        return out, th.ones_like(out) * self.policy.log_std.exp()
+
+    def _log_prob(self, first: th.Tensor, second: th.Tensor, actions: th.Tensor) -> th.Tensor:
+        if self.categorical:
+            return first.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+        log_prob = -((actions - first) ** 2) / (2 * second**2) - second.log() - _LOG_SQRT_2PI
+        return log_prob.sum(dim=1)
+
+    def act(self, observations: np.ndarray, device: th.device) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
+        """
+        What ``policy(obs)`` returns (stochastic actions), under ``no_grad``.
+
+        :param observations: a batch of observations from the vec env
+        :param device: the policy's device
+        :return: (actions, values, log-probabilities)
+        """
+        with th.no_grad():
+            latent_pi, latent_vf = self._latents(th.as_tensor(observations, device=device))
+            values = F.linear(latent_vf, self.value_net.weight, self.value_net.bias)
+            first, second = self._head(latent_pi)
+            if self.categorical:
+                # Categorical.sample: one multinomial draw per row
+                actions = th.multinomial(second.reshape(-1, second.shape[-1]), 1, True).T.reshape(first.shape[:-1])
+            else:
+                # Normal.rsample: loc + eps * scale with eps ~ N(0, 1) drawn by normal_()
+                actions = first + th.empty(first.shape, dtype=first.dtype, device=first.device).normal_() * second
+            log_prob = self._log_prob(first, second, actions)
+        return actions.reshape((-1, *self.action_shape)), values, log_prob
+
+    def predict_values(self, observations: np.ndarray, device: th.device) -> th.Tensor:
+        """``policy.predict_values(obs)`` under ``no_grad``."""
+        with th.no_grad():
+            features = th.as_tensor(observations, device=device).float().flatten(1)
+            latent_vf = _run(self.extractor.value_net, features)
+            return F.linear(latent_vf, self.value_net.weight, self.value_net.bias)
+
+    def evaluate_actions(self, obs: th.Tensor, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
+        """``policy.evaluate_actions(obs, actions)``: values, log-probabilities and entropy, with gradients."""
+        latent_pi, latent_vf = self._latents(obs)
+        first, second = self._head(latent_pi)
+        log_prob = self._log_prob(first, second, actions)
+        if self.categorical:
+            # Categorical.entropy
+            entropy = -(th.clamp(first, min=th.finfo(first.dtype).min) * second).sum(-1)
+        else:
+            # Normal.entropy, summed over independent dimensions
+            entropy = (0.5 + 0.5 * math.log(2 * math.pi) + th.log(second)).sum(dim=1)
+        values = F.linear(latent_vf, self.value_net.weight, self.value_net.bias)
+        return values, log_prob, entropy
