@@ -193,6 +193,7 @@ class A2C(ActorCriticAlgorithm):
             self._setup_critic_optimizer(self.critic_learning_rate)
         else:
             self._actor_params, self._critic_params = list(self.policy.parameters()), []
+        self._use_foreach()
 
     def train(self) -> None:
         """

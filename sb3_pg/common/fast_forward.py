@@ -22,6 +22,23 @@ from torch import nn
 from torch.nn import functional as F
 
 _LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
+# Modules whose forward does not depend on train/eval mode (unlike dropout or batch norm)
+_MODE_FREE_MODULES = (
+    ActorCriticPolicy,
+    FlattenExtractor,
+    MlpExtractor,
+    nn.Flatten,
+    nn.Sequential,
+    nn.Linear,
+    nn.Identity,
+    nn.Tanh,
+    nn.ReLU,
+    nn.LeakyReLU,
+    nn.ELU,
+    nn.SiLU,
+    nn.GELU,
+    nn.Softplus,
+)
 
 
 def _run(layers: nn.Sequential, x: th.Tensor) -> th.Tensor:
@@ -45,6 +62,8 @@ class FastForward:
         self.value_net: nn.Linear = policy.value_net
         self.categorical = isinstance(policy.action_dist, CategoricalDistribution)
         self.action_shape: tuple[int, ...] = policy.action_space.shape or ()
+        #: True when train/eval mode changes nothing in this policy, so switching it can be skipped
+        self.mode_free = all(type(module) in _MODE_FREE_MODULES for module in policy.modules())
 
     @staticmethod
     def build(policy: ActorCriticPolicy) -> "FastForward | None":

@@ -196,6 +196,7 @@ class Reinforce(ActorCriticAlgorithm):
         else:
             # No critic: the actor's optimizer still steps only the actor's parameters
             self._actor_params, self._critic_params = list(self.policy.parameters()), []
+        self._use_foreach()
 
     # Rollout hooks (see ActorCriticAlgorithm.collect_rollouts): complete episodes only.
     def _start_rollout(self, n_envs: int) -> None:
