@@ -1,5 +1,6 @@
-"""What ``Reinforce`` and ``A2C`` share: argument checks, an optional critic with its own optimizer
-and learning-rate schedule, and how that optimizer is saved and logged."""
+"""What ``Reinforce`` and ``A2C`` share: argument checks, the rollout loop (SB3's, with hooks and the
+fast forward pass), and an optional critic with its own optimizer and learning-rate schedule, saved
+and logged."""
 
 from typing import Any
 
@@ -103,7 +104,8 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         """
         Let the optimizers update all their parameters with one multi-tensor ("foreach") kernel per
         operation instead of one Python-level loop per parameter (torch enables it by default only on
-        CUDA). The arithmetic is elementwise and identical: the parity tests check it.
+        CUDA). The update is the same elementwise formula; for RMSprop (A2C) the results are identical
+        to the bit, as the parity tests check.
         """
         for optimizer in (self.policy.optimizer, self.critic_optimizer):
             if optimizer is None:
