@@ -312,7 +312,12 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
             self._last_episode_starts,  # type: ignore[arg-type]
             values,
             log_probs,
+            **self._buffer_add_kwargs(),
         )
+
+    def _buffer_add_kwargs(self) -> dict[str, Any]:
+        """:return: keyword arguments the buffer's ``add`` takes beside SB3's"""
+        return {}
 
     def _bootstrap_values(self, new_obs: Any) -> th.Tensor:
         """:return: the values the returns are bootstrapped with after the last step"""

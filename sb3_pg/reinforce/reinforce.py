@@ -223,20 +223,15 @@ class Reinforce(ActorCriticAlgorithm):
         dones: np.ndarray,
         n_rollout_steps: int,
     ) -> None:
-        rollout_buffer.add(
-            self._last_obs,  # type: ignore[arg-type]
-            actions,
-            rewards,
-            self._last_episode_starts,  # type: ignore[arg-type]
-            values,
-            log_probs,
-            valid=self._collecting,  # type: ignore[call-arg]
-        )
+        super()._add_step(rollout_buffer, actions, rewards, values, log_probs, dones, n_rollout_steps)
         self._n_batch_steps += self._collecting
         # An env that has its quota stops at the end of its episode; an env at an episode
         # boundary (re)starts collecting unless it has finished.
         self._finished |= self._collecting & dones & (self._n_batch_steps >= n_rollout_steps)
         self._collecting = np.where(dones, True, self._collecting) & ~self._finished
+
+    def _buffer_add_kwargs(self) -> dict[str, Any]:
+        return {"valid": self._collecting}
 
     def _bootstrap_values(self, new_obs: Any) -> th.Tensor:
         # Every episode in the batch is complete: nothing to bootstrap
