@@ -36,10 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--eval-episodes", type=_positive_int, default=20)
     train.add_argument("--save", type=Path, default=None, help="where to save the trained model (.zip)")
     train.add_argument("--progress-bar", action="store_true")
+    train.set_defaults(run=train_command)
     return parser
 
 
-def train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.env not in gym.registry:
         parser.error(f"argument --env: unknown Gymnasium env id {args.env!r}")
     if args.save is not None and args.save.exists():
@@ -67,10 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     th.set_num_threads(1)
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "train":
-        return train(args, parser)
-    parser.error(f"unknown command {args.command!r}")
-    return 2
+    return int(args.run(args, parser))
 
 
 if __name__ == "__main__":

@@ -187,13 +187,7 @@ class A2C(ActorCriticAlgorithm):
         if issubclass(self.rollout_buffer_class, (PGRolloutBuffer, PGDictRolloutBuffer)):
             self.rollout_buffer_kwargs = {"critic_target": self.critic_target, **self.rollout_buffer_kwargs}
         super()._setup_model()
-        self.critic_optimizer = None
-        self.critic_lr_schedule = None
-        if self.critic_learning_rate is not None:
-            self._setup_critic_optimizer(self.critic_learning_rate)
-        else:
-            self._actor_params, self._critic_params = list(self.policy.parameters()), []
-        self._use_foreach()
+        self._setup_optimizers(self.critic_learning_rate)
 
     def train(self) -> None:
         """
@@ -248,10 +242,7 @@ class A2C(ActorCriticAlgorithm):
                 if self.max_grad_norm is not None:
                     th.nn.utils.clip_grad_norm_(self._actor_params, self.max_grad_norm)
                 self.policy.optimizer.step()
-                value_losses = [
-                    self._critic_step(rollout_data.observations, rollout_data.returns) for _ in range(self.n_critic_updates)
-                ]
-                value_loss_value = value_losses[0]
+                value_loss_value = self._train_critic(rollout_data.observations, rollout_data.returns)[0]
 
         explained_var = explained_variance(self.rollout_buffer.values.flatten(), self.rollout_buffer.returns.flatten())
 

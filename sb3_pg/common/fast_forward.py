@@ -82,10 +82,17 @@ class FastForward:
         )
         return FastForward(policy) if supported else None
 
-    def _latents(self, obs: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+    @staticmethod
+    def _features(obs: th.Tensor) -> th.Tensor:
         # preprocess_obs for Box is .float(); FlattenExtractor is flatten(1)
-        features = obs.float().flatten(1)
+        return obs.float().flatten(1)
+
+    def _latents(self, obs: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+        features = self._features(obs)
         return _run(self.extractor.policy_net, features), _run(self.extractor.value_net, features)
+
+    def _value(self, latent_vf: th.Tensor) -> th.Tensor:
+        return F.linear(latent_vf, self.value_net.weight, self.value_net.bias)
 
     def _head(self, latent_pi: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
         """:return: (normalised logits, probabilities) or (mean, std), as torch.distributions computes them"""
@@ -111,7 +118,7 @@ class FastForward:
         """
         with th.no_grad():
             latent_pi, latent_vf = self._latents(th.as_tensor(observations, device=device))
-            values = F.linear(latent_vf, self.value_net.weight, self.value_net.bias)
+            values = self._value(latent_vf)
             first, second = self._head(latent_pi)
             if self.categorical:
                 # Categorical.sample: one multinomial draw per row
@@ -125,9 +132,8 @@ class FastForward:
     def predict_values(self, observations: np.ndarray, device: th.device) -> th.Tensor:
         """``policy.predict_values(obs)`` under ``no_grad``."""
         with th.no_grad():
-            features = th.as_tensor(observations, device=device).float().flatten(1)
-            latent_vf = _run(self.extractor.value_net, features)
-            return F.linear(latent_vf, self.value_net.weight, self.value_net.bias)
+            features = self._features(th.as_tensor(observations, device=device))
+            return self._value(_run(self.extractor.value_net, features))
 
     def evaluate_actions(self, obs: th.Tensor, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
         """``policy.evaluate_actions(obs, actions)``: values, log-probabilities and entropy, with gradients."""
@@ -140,5 +146,4 @@ class FastForward:
         else:
             # Normal.entropy, summed over independent dimensions
             entropy = (0.5 + 0.5 * math.log(2 * math.pi) + th.log(second)).sum(dim=1)
-        values = F.linear(latent_vf, self.value_net.weight, self.value_net.bias)
-        return values, log_prob, entropy
+        return self._value(latent_vf), log_prob, entropy

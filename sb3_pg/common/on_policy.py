@@ -114,21 +114,28 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
                 if "foreach" in group and group["foreach"] is None:
                     group["foreach"] = True
 
-    def _setup_critic_optimizer(self, critic_learning_rate: float | Schedule) -> None:
+    def _setup_optimizers(self, critic_learning_rate: float | Schedule | None) -> None:
         """
-        Give the critic its own optimizer and learning-rate schedule, and restrict the policy's
-        optimizer to the actor's parameters.
+        Without a critic learning rate, keep the policy's one optimizer over all parameters (SB3).
+        With one, give the critic its own optimizer and learning-rate schedule, and restrict the
+        policy's optimizer to the actor's parameters. Called by ``_setup_model`` after the policy is built.
 
-        :param critic_learning_rate: the critic's learning rate or schedule
+        :param critic_learning_rate: the critic's learning rate or schedule, or None
         """
-        self.critic_lr_schedule = FloatSchedule(critic_learning_rate)
-        self._actor_params, self._critic_params = split_actor_critic_parameters(self.policy)
-        if not self._critic_params:
-            raise ValueError("the policy has no critic-only parameters to give a separate `critic_learning_rate` to")
-        optimizer_class = self.policy.optimizer_class
-        optimizer_kwargs = self.policy.optimizer_kwargs
-        self.policy.optimizer = optimizer_class(self._actor_params, lr=self.lr_schedule(1), **optimizer_kwargs)  # type: ignore[call-arg]
-        self.critic_optimizer = optimizer_class(self._critic_params, lr=self.critic_lr_schedule(1), **optimizer_kwargs)  # type: ignore[call-arg]
+        self.critic_optimizer = None
+        self.critic_lr_schedule = None
+        if critic_learning_rate is None:
+            self._actor_params, self._critic_params = list(self.policy.parameters()), []
+        else:
+            self.critic_lr_schedule = FloatSchedule(critic_learning_rate)
+            self._actor_params, self._critic_params = split_actor_critic_parameters(self.policy)
+            if not self._critic_params:
+                raise ValueError("the policy has no critic-only parameters to give a separate `critic_learning_rate` to")
+            optimizer_class = self.policy.optimizer_class
+            optimizer_kwargs = self.policy.optimizer_kwargs
+            self.policy.optimizer = optimizer_class(self._actor_params, lr=self.lr_schedule(1), **optimizer_kwargs)  # type: ignore[call-arg]
+            self.critic_optimizer = optimizer_class(self._critic_params, lr=self.critic_lr_schedule(1), **optimizer_kwargs)  # type: ignore[call-arg]
+        self._use_foreach()
 
     def _update_critic_learning_rate(self) -> None:
         """Set and log the critic's learning rate for the current progress."""
@@ -154,6 +161,16 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
             th.nn.utils.clip_grad_norm_(self._critic_params, self.max_grad_norm)
         self.critic_optimizer.step()
         return value_loss.item()
+
+    def _train_critic(self, observations: PyTorchObs, returns: th.Tensor) -> list[float]:
+        """
+        ``n_critic_updates`` critic steps with the separate critic optimizer; none without one.
+
+        :return: the value loss before each step
+        """
+        if self.critic_optimizer is None:
+            return []
+        return [self._critic_step(observations, returns) for _ in range(self.n_critic_updates)]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         state_dicts, torch_variables = super()._get_torch_save_params()

@@ -188,15 +188,9 @@ class Reinforce(ActorCriticAlgorithm):
         estimator = {"reward_to_go": self.reward_to_go, "baseline": self.baseline}
         self.rollout_buffer_kwargs = {**estimator, **self.rollout_buffer_kwargs}
         super()._setup_model()
-        self.critic_optimizer = None
-        self.critic_lr_schedule = None
-        if self.baseline == "value":
-            critic_lr = self.learning_rate if self.critic_learning_rate is None else self.critic_learning_rate
-            self._setup_critic_optimizer(critic_lr)
-        else:
-            # No critic: the actor's optimizer still steps only the actor's parameters
-            self._actor_params, self._critic_params = list(self.policy.parameters()), []
-        self._use_foreach()
+        # The critic (the value baseline) always has its own optimizer; without it there is no critic
+        critic_lr = self.learning_rate if self.critic_learning_rate is None else self.critic_learning_rate
+        self._setup_optimizers(critic_lr if self.baseline == "value" else None)
 
     # Rollout hooks (see ActorCriticAlgorithm.collect_rollouts): complete episodes only.
     def _start_rollout(self, n_envs: int) -> None:
@@ -284,9 +278,7 @@ class Reinforce(ActorCriticAlgorithm):
             th.nn.utils.clip_grad_norm_(self._actor_params, self.max_grad_norm)
         self.policy.optimizer.step()
 
-        observations, returns = rollout_data.observations, rollout_data.returns
-        n_critic_updates = self.n_critic_updates if self.critic_optimizer is not None else 0
-        value_losses = [self._critic_step(observations, returns) for _ in range(n_critic_updates)]
+        value_losses = self._train_critic(rollout_data.observations, rollout_data.returns)
 
         self._n_updates += 1
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
