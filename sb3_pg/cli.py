@@ -2,6 +2,8 @@
 
 ``sb3-pg train``: train one of sb3_pg's algorithms (or a named variant) on a Gymnasium env,
 evaluate it deterministically on a separate env and print the mean return.
+``sb3-pg tune``: an Optuna study over an algorithm's hyperparameters (see ``tuning/``).
+``sb3-pg zoo train|enjoy``: RL Zoo's commands with our algorithms (see ``sb3_pg/zoo.py``).
 """
 
 import argparse
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import gymnasium as gym
 import torch as th
+import yaml
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
@@ -37,7 +40,82 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--save", type=Path, default=None, help="where to save the trained model (.zip)")
     train.add_argument("--progress-bar", action="store_true")
     train.set_defaults(run=train_command)
+    add_tune_parser(commands)
+    zoo = commands.add_parser(
+        "zoo", add_help=False, help="RL Zoo's train/enjoy with our algorithms registered: sb3-pg zoo train --algo pg_a2c ..."
+    )
+    zoo.add_argument("zoo_args", nargs=argparse.REMAINDER)
+    zoo.set_defaults(run=zoo_command)
     return parser
+
+
+def zoo_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from sb3_pg.zoo import zoo_main
+
+    return zoo_main(list(args.zoo_args))
+
+
+def _key_value(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE; got {text!r}")
+    return key, yaml.safe_load(value)  # numbers, booleans, null, lists: never executed as code
+
+
+def add_tune_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    tune = commands.add_parser("tune", help="tune an algorithm's hyperparameters with an Optuna study")
+    tune.add_argument("--algo", choices=["reinforce", "pg_a2c"], required=True)
+    tune.add_argument("--env", required=True, help="Gymnasium env id")
+    tune.add_argument("--n-trials", type=int, default=20, help="the study's total of trials, across all workers")
+    tune.add_argument("--n-timesteps", type=_positive_int, default=30_000, help="training steps per seed and trial")
+    tune.add_argument("--n-seeds", type=_positive_int, default=1, help="seeds per trial (the objective is their mean)")
+    tune.add_argument("--n-evaluations", type=_positive_int, default=5, help="evaluations per seed (pruning steps)")
+    tune.add_argument("--eval-episodes", type=_positive_int, default=5, help="deterministic episodes per evaluation")
+    tune.add_argument("--n-envs", type=_positive_int, default=None, help="training envs (default: reinforce 1, pg_a2c 8)")
+    tune.add_argument("--sampler", choices=["tpe", "random"], default="tpe")
+    tune.add_argument("--pruner", choices=["median", "halving", "none"], default="median")
+    tune.add_argument("--storage", default=None, help="postgresql://... for many machines; default: OUT/study.log")
+    tune.add_argument("--study-name", default=None, help="default: ALGO-ENV")
+    tune.add_argument("--out", type=Path, default=None, help="output folder (default: tuning_runs/STUDY_NAME)")
+    tune.add_argument("--seed", type=int, default=0, help="first training seed, and the sampler's seed")
+    tune.add_argument("--extra-params", nargs="+", default=[], metavar="NAME", help="optional hyperparameters to search")
+    tune.add_argument("--fixed", nargs="+", type=_key_value, default=[], metavar="KEY=VALUE", help="arguments not searched")
+    tune.add_argument("--heartbeat-interval", type=_positive_int, default=10, help="RDB storages: seconds between heartbeats")
+    tune.add_argument("--no-progress-bar", action="store_true")
+    tune.set_defaults(run=tune_command)
+
+
+def tune_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from tuning import SEARCH_SPACES, TuneSettings, tune
+
+    settings = TuneSettings(
+        algo=args.algo,
+        env_id=args.env,
+        n_timesteps=args.n_timesteps,
+        n_seeds=args.n_seeds,
+        n_evaluations=args.n_evaluations,
+        eval_episodes=args.eval_episodes,
+        n_envs=args.n_envs or SEARCH_SPACES[args.algo].n_envs,
+        seed=args.seed,
+        extra_params=list(args.extra_params),
+        fixed=dict(args.fixed),
+    )
+    study_name = args.study_name or f"{args.algo}-{args.env}"
+    try:
+        tune(
+            settings,
+            n_trials=args.n_trials,
+            out=args.out or Path("tuning_runs") / study_name,
+            storage=args.storage,
+            study_name=study_name,
+            sampler=args.sampler,
+            pruner=args.pruner,
+            progress_bar=not args.no_progress_bar,
+            heartbeat_interval=args.heartbeat_interval,
+        )
+    except ValueError as error:  # bad input, found before anything is created
+        parser.error(str(error))
+    return 0
 
 
 def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -81,3 +81,30 @@ class LateRewardMDP(gym.Env):
             reward += self.final_reward[self.k]
             return self.one_hot(0, 0), reward, True, False, {}
         return self.one_hot(self.t, self.k), reward, False, False, {}
+
+
+class NaNRewardEnv(gym.Env):
+    """Rewards are NaN, so training diverges; counts its open instances to check that envs are closed."""
+
+    observation_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
+    action_space = spaces.Discrete(2)
+    n_open: ClassVar[int] = 0
+
+    def __init__(self) -> None:
+        NaNRewardEnv.n_open += 1
+        self.t = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(2, dtype=np.float32), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        self.t += 1
+        return np.zeros(2, dtype=np.float32), float("nan"), self.t == 10, False, {}
+
+    def close(self) -> None:
+        NaNRewardEnv.n_open -= 1
+
+
+gym.register("NaNReward-v0", entry_point=NaNRewardEnv)

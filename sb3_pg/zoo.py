@@ -1,0 +1,258 @@
+"""RL Zoo (``rl_zoo3``) with sb3_pg's algorithms, without editing RL Zoo: ``sb3-pg zoo train|enjoy``.
+
+RL Zoo has no plugin mechanism: its algorithm registry (``rl_zoo3.ALGOS``) and its Optuna sampler
+and converter registries (``rl_zoo3.hyperparams_opt``) must be filled before its ``train()`` or
+``enjoy()`` parses arguments (``--algo`` choices are fixed then). :func:`register` fills them; the
+samplers and converters are ``tuning/``'s search spaces. RL Zoo turns ``lin_<x>`` strings into
+schedules only for a few keys; :class:`ZooExperimentManager` does it for ``critic_learning_rate`` too.
+
+Config files are read with ``yaml.safe_load`` and ``policy_kwargs`` strings (which RL Zoo ``eval``-s)
+are parsed here with :func:`parse_policy_kwargs`, which accepts only literals, ``dict(...)`` and
+``nn.<Module>`` names: our loaders never execute configuration text.
+"""
+
+import ast
+import importlib.resources
+import inspect
+import sys
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import rl_zoo3
+import rl_zoo3.train
+import yaml
+from rl_zoo3 import hyperparams_opt
+from rl_zoo3.exp_manager import ExperimentManager
+from rl_zoo3.utils import linear_schedule
+from torch import nn
+
+from sb3_pg.a2c import A2C
+from sb3_pg.reinforce import Reinforce
+
+OUR_ALGOS: dict[str, type[Reinforce] | type[A2C]] = {"reinforce": Reinforce, "pg_a2c": A2C}
+SCHEDULE_KEYS = ("critic_learning_rate",)  # ours; RL Zoo converts learning_rate itself
+# Keys of an RL Zoo entry that are not algorithm arguments (RL Zoo's ExperimentManager reads them)
+ZOO_KEYS: dict[str, type | tuple[type, ...]] = {
+    "n_envs": int,
+    "n_timesteps": (int, float),
+    "policy": str,
+    "normalize": (bool, str, dict),
+    "env_wrapper": (str, list, dict),
+    "vec_env_wrapper": (str, list, dict),
+    "frame_stack": int,
+    "callback": (str, list, dict),
+    "env_kwargs": dict,
+    "eval_env_kwargs": dict,
+    "monitor_kwargs": (dict, str),
+    "normalize_kwargs": (dict, str),
+}
+
+
+class ZooConfigError(ValueError):
+    """An RL Zoo config file, entry or key that is wrong; the message names all three."""
+
+
+def config_path(algo: str) -> Path:
+    """Our config file for ``algo`` (``zoo_configs/<algo>.yml``, shipped with the package)."""
+    return Path(str(importlib.resources.files("zoo_configs") / f"{algo}.yml"))
+
+
+def parse_policy_kwargs(text: str) -> dict[str, Any]:
+    """
+    Parse a ``policy_kwargs`` string of RL Zoo's format without executing it.
+
+    :param text: for example ``"dict(net_arch=dict(pi=[64], vf=[64]), activation_fn=nn.ReLU)"``
+    :return: the keyword arguments
+    :raises ValueError: anything but literals, ``dict(...)`` calls and ``nn.<Module>`` names
+    """
+
+    def convert(node: ast.AST) -> Any:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args:
+            return {keyword.arg: convert(keyword.value) for keyword in node.keywords if keyword.arg}
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "nn":
+            module = getattr(nn, node.attr, None)
+            if isinstance(module, type) and issubclass(module, nn.Module):
+                return module
+            raise ValueError(f"nn.{node.attr} is not a torch.nn module")
+        if isinstance(node, ast.Dict):
+            return {ast.literal_eval(key): convert(value) for key, value in zip(node.keys, node.values, strict=True) if key}
+        if isinstance(node, ast.List | ast.Tuple):
+            items = [convert(item) for item in node.elts]
+            return items if isinstance(node, ast.List) else tuple(items)
+        return ast.literal_eval(node)  # numbers, strings, booleans, None; anything else raises
+
+    try:
+        parsed = convert(ast.parse(text.strip(), mode="eval").body)
+    except (SyntaxError, ValueError) as error:
+        raise ValueError(f"cannot parse {text!r}: {error}") from None
+    if not isinstance(parsed, dict):
+        raise ValueError(f"{text!r} is not a dict")
+    return parsed
+
+
+def load_config(path: Path | str) -> dict[str, dict[str, Any]]:
+    """Read an RL Zoo config file safely: a mapping from env id (or ``default``) to entry."""
+    path = Path(path)
+    if not path.is_file():
+        raise ZooConfigError(f"{path}: no such config file")
+    try:
+        config = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ZooConfigError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(config, dict) or not all(isinstance(entry, dict) for entry in config.values()):
+        raise ZooConfigError(f"{path}: expected a mapping from env id to a mapping of hyperparameters")
+    return config
+
+
+def model_kwargs(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry's algorithm arguments as objects: schedules from ``lin_<x>``, parsed ``policy_kwargs``."""
+    kwargs = {key: value for key, value in entry.items() if key not in ZOO_KEYS}
+    for key in ("learning_rate", *SCHEDULE_KEYS):
+        if isinstance(kwargs.get(key), str):
+            kwargs[key] = _schedule(kwargs[key])
+    if isinstance(kwargs.get("policy_kwargs"), str):
+        kwargs["policy_kwargs"] = parse_policy_kwargs(kwargs["policy_kwargs"])
+    return kwargs
+
+
+def _schedule(text: str) -> Any:
+    kind, _, value = text.partition("_")
+    if kind != "lin":
+        raise ValueError(f"unknown schedule {text!r}; use lin_<initial value> or a number")
+    return linear_schedule(float(value))
+
+
+def validate_entry(algo: str, path: Path | str, env_id: str, entry: dict[str, Any], build: bool = True) -> None:
+    """
+    Check one entry of a config file: known keys, value types, and (``build``) that the model builds.
+
+    :raises ZooConfigError: naming the file, the env entry and the key
+    """
+    where = f"{path}, entry {env_id!r}"
+    algo_class = OUR_ALGOS[algo]
+    parameters = inspect.signature(algo_class.__init__).parameters
+    accepted = set(parameters) - {"self", "env", "_init_setup_model"}
+    for key, value in entry.items():
+        if key in ZOO_KEYS:
+            if not isinstance(value, ZOO_KEYS[key]):
+                raise ZooConfigError(f"{where}, key {key!r}: expected {_type_names(ZOO_KEYS[key])}, got {value!r}")
+        elif key not in accepted:
+            raise ZooConfigError(f"{where}, key {key!r}: not an argument of {algo_class.__name__} nor an RL Zoo key")
+        else:
+            _check_type(where, key, value, parameters[key].default)
+    if "n_timesteps" not in entry:
+        raise ZooConfigError(f"{where}, key 'n_timesteps': missing (RL Zoo needs it even with -n)")
+    try:
+        kwargs = model_kwargs(entry)
+    except ValueError as error:
+        raise ZooConfigError(f"{where}: {error}") from None
+    if build and env_id != "default":
+        env = gym.make(env_id)
+        try:
+            algo_class(entry.get("policy", "MlpPolicy"), env, device="cpu", **kwargs)
+        except (ValueError, TypeError, AssertionError) as error:
+            raise ZooConfigError(f"{where}: {error}") from None
+        finally:
+            env.close()
+
+
+def _check_type(where: str, key: str, value: Any, default: Any) -> None:
+    if key in ("learning_rate", *SCHEDULE_KEYS) and isinstance(value, str):
+        return  # a schedule such as lin_7e-4, parsed by model_kwargs
+    if key == "policy_kwargs":
+        expected: Any = (dict, str)
+    elif default is None or default is inspect.Parameter.empty:
+        return
+    elif isinstance(default, bool):
+        expected = bool
+    elif isinstance(default, int):
+        expected = int
+    elif isinstance(default, float):
+        expected = (int, float)
+    else:
+        expected = type(default)
+    if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+        raise ZooConfigError(f"{where}, key {key!r}: expected {_type_names(expected)}, got {value!r}")
+
+
+def _type_names(types: Any) -> str:
+    types = types if isinstance(types, tuple) else (types,)
+    return " or ".join(t.__name__ for t in types)
+
+
+def validate_config(algo: str, path: Path | str, build: bool = True) -> dict[str, dict[str, Any]]:
+    """Load and check every entry of a config file; return the config."""
+    config = load_config(path)
+    for env_id, entry in config.items():
+        validate_entry(algo, path, env_id, entry, build)
+    return config
+
+
+class ZooExperimentManager(ExperimentManager):
+    """RL Zoo's experiment manager, with ``lin_<x>`` schedules for our extra learning rate too."""
+
+    @staticmethod
+    def _preprocess_schedules(hyperparams: dict[str, Any]) -> dict[str, Any]:
+        hyperparams = ExperimentManager._preprocess_schedules(hyperparams)
+        for key in SCHEDULE_KEYS:
+            if isinstance(hyperparams.get(key), str):
+                hyperparams[key] = _schedule(hyperparams[key])
+        return hyperparams
+
+
+def register() -> None:
+    """Add our algorithms, their samplers and converters, and our schedule keys to RL Zoo (idempotent)."""
+    from tuning.search_space import SEARCH_SPACES, sample_zoo_params
+
+    for name, algo in OUR_ALGOS.items():
+        rl_zoo3.ALGOS[name] = algo
+        # RL Zoo's registries are typed after their first function; ours have the same call signature
+        hyperparams_opt.HYPERPARAMS_SAMPLER[name] = sample_zoo_params(name)  # type: ignore[assignment]
+        hyperparams_opt.HYPERPARAMS_CONVERTER[name] = SEARCH_SPACES[name].kwargs_from_params  # type: ignore[assignment]
+    rl_zoo3.train.ExperimentManager = ZooExperimentManager  # type: ignore[misc]
+
+
+def zoo_main(argv: list[str]) -> int:
+    """
+    ``sb3-pg zoo train|enjoy [rl_zoo3 arguments]``: RL Zoo's own commands with our algorithms registered.
+
+    For our algorithms ``--conf-file`` defaults to ``zoo_configs/<algo>.yml``, which is validated
+    first; SB3's algorithms keep RL Zoo's own configs.
+    """
+    if not argv or argv[0] not in ("train", "enjoy"):
+        print("usage: sb3-pg zoo {train,enjoy} [rl_zoo3 arguments]", file=sys.stderr)
+        return 2
+    command, rest = argv[0], list(argv[1:])
+    register()
+    algo = _option(rest, "--algo")
+    if command == "train" and algo in OUR_ALGOS:
+        conf = _option(rest, "--conf-file", "-conf")
+        if conf is None:
+            conf = str(config_path(algo))
+            rest += ["--conf-file", conf]
+        if conf.endswith((".yml", ".yaml")):
+            try:
+                validate_config(algo, conf, build=False)
+            except ZooConfigError as error:
+                print(f"sb3-pg zoo: error: {error}", file=sys.stderr)
+                return 2
+    module = importlib.import_module(f"rl_zoo3.{command}")
+    saved_argv = sys.argv
+    sys.argv = [f"rl_zoo3.{command}", *rest]
+    try:
+        getattr(module, command)()
+    finally:
+        sys.argv = saved_argv
+    return 0
+
+
+def _option(argv: list[str], *names: str) -> str | None:
+    """The value of an option in an argument list (``--name value`` or ``--name=value``)."""
+    for i, arg in enumerate(argv):
+        for name in names:
+            if arg == name and i + 1 < len(argv):
+                return argv[i + 1]
+            if arg.startswith(f"{name}="):
+                return arg.split("=", 1)[1]
+    return None

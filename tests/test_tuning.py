@@ -1,0 +1,213 @@
+"""tuning/: search spaces, the objective, the trial budget, outputs and the ``sb3-pg tune`` command
+(embedded journal storage; PostgreSQL is in test_tuning_postgres.py)."""
+
+import copy
+import socket
+import subprocess
+import sys
+
+import optuna
+import pandas as pd
+import pytest
+import yaml
+from envs import NaNRewardEnv
+from optuna.trial import TrialState
+
+from sb3_pg.cli import main
+from tuning import SEARCH_SPACES, TuneSettings
+from tuning.budget import SURPLUS, fail_orphaned_trials, places, run_worker
+from tuning.objective import TuningObjective
+from tuning.report import PLOTS
+from tuning.storage import open_storage
+
+ALGOS = list(SEARCH_SPACES)
+TINY = ["--n-timesteps", "256", "--n-evaluations", "2", "--eval-episodes", "1", "--no-progress-bar"]
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+@pytest.mark.parametrize("extra", [False, True])
+def test_sampled_kwargs_build_a_model_and_replay_from_params(algo, extra):
+    space = SEARCH_SPACES[algo]
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    for _ in range(5):
+        trial = study.ask()
+        kwargs = space.sample(trial, space.optional if extra else [])
+        space.algo("MlpPolicy", "CartPole-v1", device="cpu", **copy.deepcopy(kwargs))  # SB3's A2C edits policy_kwargs
+        # The converter replays the same samplers on the stored params: the same arguments
+        assert space.kwargs_from_params(trial.params) == kwargs
+        assert 0.9 <= kwargs["gamma"] < 1.0
+        assert trial.user_attrs["gamma"] == kwargs["gamma"]
+        study.tell(trial, 0.0)
+
+
+def test_fixed_arguments_are_not_searched():
+    space = SEARCH_SPACES["pg_a2c"]
+    trial = optuna.create_study().ask()
+    kwargs = space.sample(trial, ["n_steps"], fixed={"gamma": 0.95, "n_steps": 16})
+    assert kwargs["gamma"] == 0.95 and kwargs["n_steps"] == 16
+    assert "one_minus_gamma" not in trial.params and "n_steps_exp" not in trial.params
+
+
+def test_reinforce_without_critic_samples_no_critic_parameters():
+    trial = optuna.trial.FixedTrial({"baseline": "mean", "learning_rate": 1e-3, "one_minus_gamma": 0.01})
+    kwargs = SEARCH_SPACES["reinforce"].sample(trial, ["baseline"])
+    assert kwargs == {"baseline": "mean", "learning_rate": 1e-3, "gamma": 0.99}
+
+
+def _cli(tmp_path, algo, n_trials, *extra):
+    return main(
+        ["tune", "--algo", algo, "--env", "CartPole-v1", "--n-trials", str(n_trials), "--out", str(tmp_path), *TINY, *extra]
+    )
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_study_end_to_end_and_resume(tmp_path, algo, capsys):
+    assert _cli(tmp_path, algo, 2) == 0
+    storage = open_storage(str(tmp_path / "study.log"))
+    study = optuna.load_study(study_name=f"{algo}-CartPole-v1", storage=storage)
+    first = [(t.number, t.params, t.value) for t in study.trials]
+    assert len(first) == 2 and all(t.state == TrialState.COMPLETE for t in study.trials)
+
+    # Outputs: an RL Zoo entry that builds the model, a CSV row per trial, every plot as HTML and PNG
+    entry = yaml.safe_load((tmp_path / "best.yml").read_text())["CartPole-v1"]
+    assert entry["n_timesteps"] == 256 and entry["policy"] == "MlpPolicy"
+    assert entry["n_envs"] == SEARCH_SPACES[algo].n_envs
+    hyperparameters = {k: v for k, v in entry.items() if k not in ("n_timesteps", "policy", "n_envs")}
+    SEARCH_SPACES[algo].algo("MlpPolicy", "CartPole-v1", **hyperparameters)
+    assert len(pd.read_csv(tmp_path / "trials.csv")) == 2
+    for name in PLOTS:
+        short = name.removeprefix("plot_")
+        assert (tmp_path / "plots" / f"{short}.html").stat().st_size > 0
+        assert (tmp_path / "plots" / f"{short}.png").stat().st_size > 0
+    assert "2 complete" in capsys.readouterr().out
+
+    # Running it again resumes the study: the first trials are kept, one more is added
+    assert _cli(tmp_path, algo, 3) == 0
+    study = optuna.load_study(study_name=f"{algo}-CartPole-v1", storage=open_storage(str(tmp_path / "study.log")))
+    assert [(t.number, t.params, t.value) for t in study.trials[:2]] == first
+    assert len(study.trials) == 3
+    # A rerun with the total reached trains nothing more
+    assert _cli(tmp_path, algo, 3) == 0
+    study = optuna.load_study(study_name=f"{algo}-CartPole-v1", storage=open_storage(str(tmp_path / "study.log")))
+    assert len(study.trials) == 3
+
+
+def test_resume_with_other_settings_is_refused(tmp_path, capsys):
+    assert _cli(tmp_path, "pg_a2c", 1) == 0
+    with pytest.raises(SystemExit) as error:
+        main(
+            [
+                "tune",
+                "--algo",
+                "pg_a2c",
+                "--env",
+                "CartPole-v1",
+                "--n-trials",
+                "2",
+                "--out",
+                str(tmp_path),
+                *TINY[2:],
+                "--n-timesteps",
+                "512",
+            ]
+        )
+    assert error.value.code == 2
+    assert "n_timesteps" in capsys.readouterr().err
+
+
+def test_divergence_prunes_the_trial_with_its_reason_and_closes_envs(tmp_path):
+    settings = TuneSettings(
+        "pg_a2c", "NaNReward-v0", n_timesteps=64, n_seeds=2, n_evaluations=2, eval_episodes=1, n_envs=2, seed=0
+    )
+    study = optuna.create_study(direction="maximize", storage=open_storage(str(tmp_path / "s.journal")))
+    open_before = NaNRewardEnv.n_open
+    run_worker(study, TuningObjective(**vars(settings)), n_trials=2)
+    assert [t.state for t in study.trials] == [TrialState.PRUNED] * 2
+    assert all("non-finite" in t.user_attrs["pruned_reason"] or "Error" in t.user_attrs["pruned_reason"] for t in study.trials)
+    assert NaNRewardEnv.n_open == open_before
+
+
+def test_objective_reports_each_evaluation_and_a_pruner_stops_it(tmp_path):
+    settings = TuneSettings(
+        "pg_a2c", "CartPole-v1", n_timesteps=400, n_seeds=2, n_evaluations=4, eval_episodes=1, n_envs=2, seed=0
+    )
+    objective = TuningObjective(**vars(settings))
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.NopPruner())
+    run_worker(study, objective, n_trials=1)
+    complete = study.trials[0]
+    assert sorted(complete.intermediate_values) == [1, 2, 3, 4]
+    evaluations = complete.user_attrs["evaluations"]  # seeds x evaluations
+    assert len(evaluations) == 2 and len(evaluations[0]) == 4
+    assert complete.value == pytest.approx(sum(map(sum, evaluations)) / 8, abs=1e-2)
+    assert complete.intermediate_values[4] == pytest.approx(complete.value)
+    assert complete.user_attrs["timesteps"] == 2 * 400
+
+    # A pruner that stops every trial at its first report: one chunk trained per seed, the reason stored
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=1e9))
+    run_worker(study, objective, n_trials=1)
+    pruned = study.trials[0]
+    assert pruned.state == TrialState.PRUNED
+    assert pruned.user_attrs["timesteps"] == 2 * 100
+    assert "pruner" in pruned.user_attrs["pruned_reason"]
+
+
+def _trial(number, state=TrialState.COMPLETE, **system_attrs):
+    return optuna.trial.create_trial(
+        state=state, value=0.0 if state == TrialState.COMPLETE else None, system_attrs=system_attrs
+    )
+
+
+def test_places_skip_surplus_and_retried_trials():
+    trials = [_trial(0), _trial(1, TrialState.FAIL), _trial(2, TrialState.RUNNING), _trial(3)]
+    for number, trial in enumerate(trials):
+        trial.number = number
+    trials[3].system_attrs.update(failed_trial=1, retry_history=[1])  # trial 3 retried trial 1
+    surplus = _trial(4, TrialState.FAIL)
+    surplus.number = 4
+    surplus.user_attrs[SURPLUS] = True
+    held = places([*trials, surplus])
+    assert [t.number for t in held.finished] == [0, 3]
+    assert [t.number for t in held.active] == [2]
+
+
+def test_trial_of_a_dead_process_is_retried_with_its_parameters(tmp_path):
+    study = optuna.create_study(direction="maximize", storage=open_storage(str(tmp_path / "s.journal")))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    orphan = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    orphan.set_user_attr("worker", f"{socket.gethostname()}:{int(dead.stdout)}")
+    orphan.set_user_attr("worker_trial", orphan.number)
+    params = orphan.params
+    fail_orphaned_trials(study)
+    assert study.trials[0].state == TrialState.FAIL
+    run_worker(study, lambda trial: trial.suggest_float("x", 0, 1), n_trials=1)
+    retry = study.trials[1]
+    assert retry.state == TrialState.COMPLETE and retry.params == params
+    assert retry.system_attrs["failed_trial"] == 0
+    assert len(study.trials) == 2
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--algo", "ppo", "--env", "CartPole-v1"], "--algo"),
+        (["--algo", "pg_a2c", "--env", "NoSuchEnv-v0"], "--env"),
+        (["--algo", "pg_a2c", "--env", "CartPole-v1", "--n-trials", "0"], "--n-trials"),
+        (["--algo", "pg_a2c", "--env", "CartPole-v1", "--extra-params", "baseline"], "--extra-params"),
+        (["--algo", "pg_a2c", "--env", "CartPole-v1", "--fixed", "no_such_arg=1"], "--fixed"),
+        (["--algo", "pg_a2c", "--env", "CartPole-v1", "--fixed", "gamma=2"], "--fixed"),
+        (["--algo", "pg_a2c", "--env", "CartPole-v1", "--storage", "postgresql://user@:notaport/db"], "--storage"),
+        (["--algo", "pg_a2c", "--env", "CartPole-v1", "--storage", "ftp://host/db"], "--storage"),
+        (
+            ["--algo", "pg_a2c", "--env", "CartPole-v1", "--storage", "postgresql+psycopg2://u@127.0.0.1:9/db"],
+            "cannot connect",
+        ),
+    ],
+)
+def test_bad_input_exits_2_and_leaves_nothing(tmp_path, argv, message, capsys):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as error:
+        main(["tune", *argv, "--out", str(out)])
+    assert error.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert message in err[-1]
+    assert not out.exists()

@@ -1,0 +1,145 @@
+"""RL Zoo integration (``sb3-pg zoo``) and ``zoo_configs/``."""
+
+import optuna
+import pytest
+import yaml
+from rl_zoo3 import hyperparams_opt
+from torch import nn
+
+from sb3_pg.cli import main
+from sb3_pg.zoo import (
+    OUR_ALGOS,
+    ZooConfigError,
+    ZooExperimentManager,
+    config_path,
+    load_config,
+    parse_policy_kwargs,
+    register,
+    validate_entry,
+)
+from tuning import SEARCH_SPACES
+
+ENTRIES = [(algo, env_id) for algo in OUR_ALGOS for env_id in load_config(config_path(algo))]
+REQUIRED_ENVS = ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1", "LunarLander-v3", "MountainCarContinuous-v0"]
+
+
+@pytest.mark.parametrize("algo", OUR_ALGOS)
+def test_config_has_every_env(algo):
+    assert set(load_config(config_path(algo))) >= {*REQUIRED_ENVS, "default"}
+
+
+@pytest.mark.parametrize("algo, env_id", ENTRIES)
+def test_every_entry_validates_and_builds(algo, env_id):
+    entry = load_config(config_path(algo))[env_id]
+    validate_entry(algo, config_path(algo), env_id, entry, build=True)
+
+
+def _zoo(*argv):
+    return main(["zoo", *argv])
+
+
+@pytest.mark.parametrize("algo", OUR_ALGOS)
+def test_train_then_enjoy_in_process(algo, tmp_path, capsys):
+    folder = str(tmp_path / "logs")
+    assert (
+        _zoo("train", "--algo", algo, "--env", "CartPole-v1", "-n", "600", "-f", folder, "--eval-freq", "-1", "--seed", "1")
+        == 0
+    )
+    assert (tmp_path / "logs" / algo / "CartPole-v1_1" / "CartPole-v1.zip").exists()
+    assert _zoo("enjoy", "--algo", algo, "--env", "CartPole-v1", "-f", folder, "-n", "100", "--no-render") == 0
+    assert "Mean reward" in capsys.readouterr().out
+
+
+def test_sb3_algorithms_through_the_same_command(tmp_path):
+    assert _zoo("train", "--algo", "a2c", "--env", "CartPole-v1", "-n", "200", "-f", str(tmp_path), "--eval-freq", "-1") == 0
+    assert (tmp_path / "a2c" / "CartPole-v1_1" / "CartPole-v1.zip").exists()
+
+
+def test_optimize_then_reload_a_trial(tmp_path):
+    storage = str(tmp_path / "study.log")  # RL Zoo opens .log paths as a journal file
+    common = ["--algo", "pg_a2c", "--env", "CartPole-v1", "-f", str(tmp_path / "logs"), "--storage", storage]
+    common += ["--study-name", "zoo"]
+    optimize = ["-optimize", "--n-trials", "2", "--n-jobs", "1", "-n", "400", "--n-evaluations", "1", "--eval-episodes", "1"]
+    assert _zoo("train", *common, *optimize, "--no-optim-plots", "--seed", "0") == 0
+    study = optuna.load_study(
+        study_name="zoo", storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(storage))
+    )
+    assert len(study.trials) == 2
+    # The trial's parameters are converted by the search space (no second copy of the conversion)
+    expected = SEARCH_SPACES["pg_a2c"].kwargs_from_params(study.trials[1].params)
+    assert _zoo("train", *common, "--trial-id", "1", "-n", "100", "--eval-freq", "-1") == 0
+    run = sorted((tmp_path / "logs" / "pg_a2c").glob("CartPole-v1_*"))[-1]
+    model = OUR_ALGOS["pg_a2c"].load(run / "CartPole-v1.zip")
+    assert model.lr_schedule(1.0) == pytest.approx(expected["learning_rate"])
+    assert model.critic_lr_schedule(1.0) == pytest.approx(expected["critic_learning_rate"])
+    assert model.gamma == pytest.approx(expected["gamma"])
+
+
+def test_register_fills_rl_zoo_registries():
+    register()
+    import rl_zoo3
+
+    assert rl_zoo3.ALGOS["reinforce"] is OUR_ALGOS["reinforce"] and rl_zoo3.ALGOS["pg_a2c"] is OUR_ALGOS["pg_a2c"]
+    trial = optuna.create_study().ask()
+    sampled = hyperparams_opt.HYPERPARAMS_SAMPLER["pg_a2c"](trial, 2, 8, {})
+    assert hyperparams_opt.HYPERPARAMS_CONVERTER["pg_a2c"](trial.params) == sampled
+
+
+def test_critic_learning_rate_schedule():
+    hyperparams = ZooExperimentManager._preprocess_schedules({"learning_rate": "lin_1e-3", "critic_learning_rate": "lin_7e-4"})
+    schedule = hyperparams["critic_learning_rate"]
+    assert schedule(1.0) == pytest.approx(7e-4) and schedule(0.5) == pytest.approx(3.5e-4)
+
+
+def test_policy_kwargs_are_parsed_without_executing_them():
+    parsed = parse_policy_kwargs("dict(net_arch=dict(pi=[64], vf=[32, 32]), activation_fn=nn.ReLU, ortho_init=False)")
+    assert parsed == {"net_arch": {"pi": [64], "vf": [32, 32]}, "activation_fn": nn.ReLU, "ortho_init": False}
+    assert parse_policy_kwargs("{'log_std_init': -2}") == {"log_std_init": -2}
+    for text in ["__import__('os').system('true')", "dict(a=open('x'))", "dict(activation_fn=nn.NoSuchModule)", "[1, 2]"]:
+        with pytest.raises(ValueError):
+            parse_policy_kwargs(text)
+
+
+def _write(tmp_path, entries):
+    path = tmp_path / "conf.yml"
+    path.write_text(yaml.safe_dump(entries))
+    return path
+
+
+@pytest.mark.parametrize(
+    "entry, key",
+    [
+        ({"n_timesteps": 1000, "no_such_hyperparameter": 1}, "no_such_hyperparameter"),
+        ({"n_timesteps": 1000, "gamma": "high"}, "gamma"),
+        ({"n_timesteps": 1000, "n_steps": 2.5}, "n_steps"),
+        ({"n_timesteps": 1000, "normalize_advantage": 1}, "normalize_advantage"),
+        ({"n_timesteps": 1000, "n_envs": "8"}, "n_envs"),
+        ({"n_envs": 8}, "n_timesteps"),
+    ],
+)
+def test_bad_entry_names_file_entry_and_key(tmp_path, capsys, entry, key):
+    path = _write(tmp_path, {"CartPole-v1": entry})
+    with pytest.raises(ZooConfigError, match=key):
+        validate_entry("pg_a2c", path, "CartPole-v1", entry)
+    assert _zoo("train", "--algo", "pg_a2c", "--env", "CartPole-v1", "--conf-file", str(path), "-f", str(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "'CartPole-v1'" in err and key in err
+
+
+def test_bad_value_found_by_building(tmp_path):
+    entry = {"n_timesteps": 1000, "critic_target": "bogus"}
+    with pytest.raises(ZooConfigError, match="critic_target"):
+        validate_entry("pg_a2c", tmp_path / "c.yml", "CartPole-v1", entry, build=True)
+
+
+def test_missing_config_file(tmp_path, capsys):
+    missing = tmp_path / "missing.yml"
+    assert _zoo("train", "--algo", "reinforce", "--env", "CartPole-v1", "--conf-file", str(missing)) == 2
+    assert str(missing) in capsys.readouterr().err
+
+
+def test_unknown_algorithm(capsys):
+    with pytest.raises(SystemExit) as error:
+        _zoo("train", "--algo", "no_such_algo", "--env", "CartPole-v1")
+    assert error.value.code == 2
+    assert "no_such_algo" in capsys.readouterr().err

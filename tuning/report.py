@@ -1,0 +1,103 @@
+"""A study's outputs: the best hyperparameters as an RL Zoo entry, a CSV of all trials, Optuna's
+plots (HTML with plotly, PNG with matplotlib) and the summary printed at the end."""
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import optuna
+import yaml
+from optuna.trial import TrialState
+
+from tuning.search_space import SEARCH_SPACES
+
+PLOTS = ("plot_optimization_history", "plot_param_importances", "plot_parallel_coordinate", "plot_intermediate_values")
+
+
+def study_settings(study: optuna.Study) -> dict[str, Any]:
+    """The settings the study was created with (stored in its user attributes by ``tuning.study``)."""
+    return dict(study.user_attrs["settings"])
+
+
+def zoo_entry(study: optuna.Study) -> dict[str, Any]:
+    """The best trial's hyperparameters as an RL Zoo entry (``n_envs``, ``n_timesteps``, ``policy``, arguments)."""
+    settings = study_settings(study)
+    kwargs = SEARCH_SPACES[settings["algo"]].kwargs_from_params(study.best_trial.params, settings["fixed"])
+    return {"n_envs": settings["n_envs"], "n_timesteps": float(settings["n_timesteps"]), "policy": "MlpPolicy", **kwargs}
+
+
+def write_zoo_yaml(study: optuna.Study, path: Path) -> None:
+    """Write the best hyperparameters in RL Zoo's format (``zoo_configs/``), with the study in a comment."""
+    settings = study_settings(study)
+    best = study.best_trial
+    header = (
+        f"# Tuned with `sb3-pg tune`: study {study.study_name!r}, trial {best.number} of {len(study.trials)},"
+        f" objective {best.value:.2f}\n"
+        f"# (mean of {settings['n_evaluations']} deterministic evaluations x {settings['eval_episodes']} episodes,"
+        f" {settings['n_seeds']} seed(s), {settings['n_timesteps']} steps each)\n"
+    )
+    body = yaml.safe_dump({settings["env_id"]: zoo_entry(study)}, sort_keys=False, default_flow_style=None)
+    path.write_text(header + body)
+
+
+def write_plots(study: optuna.Study, folder: Path) -> list[str]:
+    """
+    Write Optuna's plots as HTML and PNG.
+
+    :return: one line per plot that could not be drawn (for example importances with one complete trial)
+    """
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from optuna import visualization
+    from optuna.visualization import matplotlib as visualization_mpl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    skipped = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        for name in PLOTS:
+            short = name.removeprefix("plot_")
+            try:
+                getattr(visualization, name)(study).write_html(folder / f"{short}.html")
+                axes = getattr(visualization_mpl, name)(study)
+                figure = (axes.flat[0] if hasattr(axes, "flat") else axes).get_figure()
+                figure.savefig(folder / f"{short}.png", dpi=100, bbox_inches="tight")
+                plt.close(figure)
+            except (ValueError, RuntimeError, ZeroDivisionError) as error:
+                skipped.append(f"{short}: {error}")
+    return skipped
+
+
+def steps_saved_by_pruning(study: optuna.Study) -> tuple[int, int]:
+    """(steps trained, steps that the finished trials would have trained without pruning)."""
+    settings = study_settings(study)
+    per_trial = settings["n_timesteps"] * settings["n_seeds"]
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    trained = sum(int(t.user_attrs.get("timesteps", 0)) for t in trials)
+    return trained, per_trial * len(trials)
+
+
+def summary(study: optuna.Study, top: int = 5) -> str:
+    """A short table of the study: counts, the best trials, the pruning savings."""
+    trials = study.get_trials(deepcopy=False)
+    counts = {state.name.lower(): sum(t.state == state for t in trials) for state in TrialState}
+    lines = [f"study {study.study_name!r}: " + ", ".join(f"{n} {name}" for name, n in counts.items() if n)]
+    complete = sorted(
+        (t for t in trials if t.state == TrialState.COMPLETE and t.value is not None),
+        key=lambda t: float(t.value or 0.0),
+        reverse=True,
+    )
+    if complete:
+        names = sorted({name for t in complete[:top] for name in t.params})
+        lines.append(" | ".join(["trial", "objective", *names]))
+        for t in complete[:top]:
+            lines.append(" | ".join([str(t.number), f"{t.value:.2f}", *(_short(t.params.get(n, "-")) for n in names)]))
+    trained, planned = steps_saved_by_pruning(study)
+    if planned:
+        lines.append(f"steps trained {trained:,} of {planned:,} without pruning ({1 - trained / planned:.0%} saved)")
+    return "\n".join(lines)
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,220 @@
+"""Search spaces: what ``sb3-pg tune`` (and RL Zoo's ``-optimize``, through :mod:`tuning.zoo`) samples.
+
+One :class:`SearchSpace` per algorithm, made of named :class:`Hyperparameter` s. Each one suggests
+its values on an Optuna trial and returns the keyword arguments it sets on the model, so the same
+code samples a new trial and, replayed on an :class:`optuna.trial.FixedTrial`, turns a stored
+trial's parameters back into model arguments (no second copy of the conversion). Sizes and
+discounts are sampled as RL Zoo does (exponents, ``1 - gamma`` on a log scale), with the real
+values recorded by ``trial.set_user_attr``.
+
+Extending: ``SEARCH_SPACES["pg_a2c"].add(Hyperparameter("vf_coef", sample_vf_coef, ("vf_coef",)))``.
+"""
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+from optuna.trial import BaseTrial, FixedTrial
+
+from sb3_pg.a2c import A2C
+from sb3_pg.reinforce import Reinforce
+
+Sample = Callable[[BaseTrial], dict[str, Any]]
+"""Suggests values on the trial and returns the model keyword arguments they make."""
+
+ACTOR_NET_ARCH = [64, 64]  # SB3's default; the search varies the critic only
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    """
+    One entry of a search space.
+
+    :param name: the name users give to ``--extra-params`` and see in reports
+    :param sample: suggests the values and returns the model keyword arguments they set
+    :param keys: the model keyword arguments it sets: fixing any of them (``--fixed``) removes it from the search
+    :param default_on: sampled unless switched off; the others are switched on with ``--extra-params``
+    :param needs_critic: sampled only when the model has a learned critic
+    """
+
+    name: str
+    sample: Sample
+    keys: tuple[str, ...]
+    default_on: bool = True
+    needs_critic: bool = False
+
+
+@dataclass
+class SearchSpace:
+    """
+    The hyperparameters of one algorithm.
+
+    :param algo: the algorithm class
+    :param n_envs: the number of training envs used unless the user gives one
+    :param hyperparameters: by name, in sampling order (a parameter others depend on comes first)
+    """
+
+    algo: type[Reinforce] | type[A2C]
+    n_envs: int
+    hyperparameters: dict[str, Hyperparameter] = field(default_factory=dict)
+
+    def add(self, hyperparameter: Hyperparameter) -> None:
+        """Add (or replace) a hyperparameter."""
+        self.hyperparameters[hyperparameter.name] = hyperparameter
+
+    @property
+    def optional(self) -> list[str]:
+        """The names that ``--extra-params`` switches on."""
+        return [name for name, h in self.hyperparameters.items() if not h.default_on]
+
+    def active(self, extra: Iterable[str] = (), fixed: Mapping[str, Any] | None = None) -> list[Hyperparameter]:
+        """The hyperparameters sampled with these options, in order."""
+        extra, fixed = set(extra), fixed or {}
+        return [
+            h
+            for h in self.hyperparameters.values()
+            if (h.default_on or h.name in extra) and not any(key in fixed for key in h.keys)
+        ]
+
+    def sample(self, trial: BaseTrial, extra: Iterable[str] = (), fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """
+        Suggest a configuration on ``trial``.
+
+        :param trial: an Optuna trial (or a ``FixedTrial`` to replay stored parameters)
+        :param extra: names of optional hyperparameters to sample too
+        :param fixed: model keyword arguments that are not searched; they override sampled ones
+        :return: the model keyword arguments (without ``policy``, ``env`` and ``seed``)
+        """
+        fixed = dict(fixed or {})
+        kwargs: dict[str, Any] = {}
+        for hyperparameter in self.active(extra, fixed):
+            if hyperparameter.needs_critic and not self.has_critic({**kwargs, **fixed}):
+                continue
+            merge_kwargs(kwargs, hyperparameter.sample(trial))
+        merge_kwargs(kwargs, fixed)
+        return kwargs
+
+    def kwargs_from_params(self, params: Mapping[str, Any], fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """
+        Model keyword arguments from a finished trial's ``params`` (RL Zoo's "converter"): each
+        hyperparameter is replayed on a ``FixedTrial``; one whose values the trial lacks was not sampled.
+        """
+        fixed = dict(fixed or {})
+        trial = FixedTrial(dict(params))
+        kwargs: dict[str, Any] = {}
+        for hyperparameter in self.active(self.optional, fixed):
+            try:
+                merge_kwargs(kwargs, hyperparameter.sample(trial))
+            except ValueError:  # FixedTrial: "the value of the parameter ... is not found"
+                continue
+        merge_kwargs(kwargs, fixed)
+        return kwargs
+
+    def has_critic(self, kwargs: Mapping[str, Any]) -> bool:
+        """Whether a model with these arguments learns a value function."""
+        return self.algo is A2C or kwargs.get("baseline", "value") == "value"
+
+
+def merge_kwargs(into: dict[str, Any], update: Mapping[str, Any]) -> None:
+    """Update model keyword arguments in place, merging ``policy_kwargs`` key by key."""
+    for key, value in update.items():
+        if key == "policy_kwargs" and isinstance(into.get(key), dict):
+            into[key] = {**into[key], **value}
+        else:
+            into[key] = value
+
+
+# Samplers. Ranges follow RL Zoo's A2C/PPO samplers where they overlap.
+
+
+def sample_learning_rate(trial: BaseTrial) -> dict[str, Any]:
+    return {"learning_rate": trial.suggest_float("learning_rate", 1e-5, 1e-2, log=True)}
+
+
+def sample_critic_learning_rate(trial: BaseTrial) -> dict[str, Any]:
+    return {"critic_learning_rate": trial.suggest_float("critic_learning_rate", 1e-5, 1e-2, log=True)}
+
+
+def sample_gamma(trial: BaseTrial) -> dict[str, Any]:
+    gamma = 1.0 - trial.suggest_float("one_minus_gamma", 1e-4, 0.1, log=True)
+    trial.set_user_attr("gamma", gamma)
+    return {"gamma": gamma}
+
+
+def sample_critic_size(trial: BaseTrial) -> dict[str, Any]:
+    depth = trial.suggest_int("vf_depth", 1, 3)
+    width = 2 ** trial.suggest_int("vf_width_exp", 4, 8)  # 16 to 256 units
+    net_arch = {"pi": list(ACTOR_NET_ARCH), "vf": [width] * depth}
+    trial.set_user_attr("net_arch", net_arch)
+    return {"policy_kwargs": {"net_arch": net_arch}}
+
+
+def _sample_n_steps(low_exp: int, high_exp: int) -> Sample:
+    def sample_n_steps(trial: BaseTrial) -> dict[str, Any]:
+        n_steps = 2 ** trial.suggest_int("n_steps_exp", low_exp, high_exp)
+        trial.set_user_attr("n_steps", n_steps)
+        return {"n_steps": n_steps}
+
+    return sample_n_steps
+
+
+def sample_gae_lambda(trial: BaseTrial) -> dict[str, Any]:
+    # 0 is the TD(0) advantage and 1 the n-step Monte Carlo one: both ends are variants we ship
+    return {"gae_lambda": trial.suggest_categorical("gae_lambda", [0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 1.0])}
+
+
+def sample_ent_coef(trial: BaseTrial) -> dict[str, Any]:
+    return {"ent_coef": trial.suggest_float("ent_coef", 1e-8, 0.1, log=True)}
+
+
+def sample_max_grad_norm(trial: BaseTrial) -> dict[str, Any]:
+    # 0 stands for "no clipping" (None), which Optuna's categorical choices store less clearly
+    max_grad_norm = trial.suggest_categorical("max_grad_norm", [0.0, 0.3, 0.5, 1.0, 2.0, 5.0])
+    return {"max_grad_norm": None if max_grad_norm == 0.0 else max_grad_norm}
+
+
+def sample_normalize_advantage(trial: BaseTrial) -> dict[str, Any]:
+    return {"normalize_advantage": trial.suggest_categorical("normalize_advantage", [False, True])}
+
+
+def sample_baseline(trial: BaseTrial) -> dict[str, Any]:
+    return {"baseline": trial.suggest_categorical("baseline", ["none", "mean", "value"])}
+
+
+def _space(
+    algo: type[Reinforce] | type[A2C], n_envs: int, n_steps_exp: tuple[int, int], own: list[Hyperparameter]
+) -> SearchSpace:
+    space = SearchSpace(algo, n_envs)
+    for hyperparameter in [
+        *own,
+        Hyperparameter("learning_rate", sample_learning_rate, ("learning_rate",)),
+        Hyperparameter("critic_learning_rate", sample_critic_learning_rate, ("critic_learning_rate",), needs_critic=True),
+        Hyperparameter("gamma", sample_gamma, ("gamma",)),
+        Hyperparameter("critic_size", sample_critic_size, ("policy_kwargs",), needs_critic=True),
+        Hyperparameter("n_steps", _sample_n_steps(*n_steps_exp), ("n_steps",), default_on=False),
+        Hyperparameter("ent_coef", sample_ent_coef, ("ent_coef",), default_on=False),
+        Hyperparameter("max_grad_norm", sample_max_grad_norm, ("max_grad_norm",), default_on=False),
+        Hyperparameter("normalize_advantage", sample_normalize_advantage, ("normalize_advantage",), default_on=False),
+    ]:
+        space.add(hyperparameter)
+    return space
+
+
+SEARCH_SPACES: dict[str, SearchSpace] = {
+    # The baseline comes first: the critic's hyperparameters exist only with baseline="value"
+    "reinforce": _space(
+        Reinforce, 1, (7, 12), [Hyperparameter("baseline", sample_baseline, ("baseline",), default_on=False)]
+    ),  # n_steps 128 to 4096
+    "pg_a2c": _space(A2C, 8, (2, 11), []),  # n_steps 4 to 2048
+}
+SEARCH_SPACES["pg_a2c"].add(Hyperparameter("gae_lambda", sample_gae_lambda, ("gae_lambda",), default_on=False))
+
+
+def sample_zoo_params(algo: str) -> Callable[[optuna.Trial, int, int, dict], dict[str, Any]]:
+    """An RL Zoo sampler (``HYPERPARAMS_SAMPLER`` signature) for ``algo``'s default search space."""
+
+    def sampler(trial: optuna.Trial, n_actions: int, n_envs: int, additional_args: dict) -> dict[str, Any]:
+        return SEARCH_SPACES[algo].sample(trial)
+
+    return sampler

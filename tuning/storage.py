@@ -1,0 +1,106 @@
+"""Where studies live: an embedded journal file by default, an RDB (PostgreSQL) for many machines.
+
+The default is Optuna's ``JournalStorage(JournalFileBackend(path))``, ``OUT/study.log`` (RL Zoo opens
+``.log`` paths the same way, so ``--trial-id`` works on our studies): an append-only log guarded by
+a file lock, safe for several processes on one machine without a server. SQLite, the other
+embedded choice, is not: Optuna's FAQ advises against it for parallel work ("database is locked").
+An ``RDBStorage`` URL (``postgresql://...``) shares one study between machines; it runs heartbeats,
+so the trial of a worker that dies is marked failed after ``grace_period`` and retried.
+"""
+
+import random
+import time
+from pathlib import Path
+
+import optuna
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages.journal import JournalFileBackend
+
+MAX_RETRY = 3  # how often a trial whose worker died is retried before it stays failed
+RDB_SCHEMES = ("postgresql", "mysql", "sqlite")
+
+
+class StorageError(ValueError):
+    """A storage URL that is malformed or cannot be reached."""
+
+
+def is_rdb_url(storage: str) -> bool:
+    """Whether ``storage`` is an RDB URL (otherwise it is a journal file path)."""
+    return "://" in storage
+
+
+def check_storage(storage: str) -> None:
+    """
+    Check a storage argument without creating anything in it.
+
+    :param storage: an RDB URL (``postgresql://user@host:port/db``) or a journal file path
+    :raises StorageError: malformed URL, unsupported scheme, unreachable server, unwritable file
+    """
+    if not is_rdb_url(storage):
+        folder = Path(storage).expanduser().resolve().parent
+        if folder.exists() and not folder.is_dir():
+            raise StorageError(f"argument --storage: {folder} is not a folder")
+        return
+    import sqlalchemy
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(storage)
+    except (sqlalchemy.exc.ArgumentError, ValueError) as error:  # ValueError: a port that is not a number
+        raise StorageError(f"argument --storage: malformed URL {storage!r}: {error}") from None
+    if url.get_backend_name() not in RDB_SCHEMES:
+        raise StorageError(
+            f"argument --storage: unsupported scheme {url.drivername!r}; use postgresql://... or a journal file path"
+        )
+    try:
+        engine = sqlalchemy.create_engine(url, connect_args=_connect_args(url.get_backend_name()))
+        with engine.connect():
+            pass
+        engine.dispose()
+    except ModuleNotFoundError as error:
+        raise StorageError(f"argument --storage: {error}; install it with `pip install sb3-pg[postgres]`") from None
+    except Exception as error:  # any driver error: name it in one line
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise StorageError(
+            f"argument --storage: cannot connect to {url.render_as_string(hide_password=True)}: {message}"
+        ) from None
+
+
+def _connect_args(backend: str) -> dict[str, int]:
+    return {"connect_timeout": 10} if backend == "postgresql" else {}
+
+
+def open_storage(storage: str, heartbeat_interval: int = 10) -> BaseStorage:
+    """
+    Open (creating it if needed) the storage named by ``storage``.
+
+    :param storage: an RDB URL or a journal file path
+    :param heartbeat_interval: seconds between an RDB trial's heartbeats; a trial is stale after three missed
+    :return: the Optuna storage
+    """
+    if not is_rdb_url(storage):
+        path = Path(storage).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(path)))
+    import sqlalchemy
+
+    backend = storage.split("://", 1)[0].split("+", 1)[0]
+    for attempt in range(5):
+        try:
+            return RDBStorage(
+                storage,
+                engine_kwargs={"pool_pre_ping": True, "connect_args": _connect_args(backend)},
+                heartbeat_interval=heartbeat_interval,
+                grace_period=3 * heartbeat_interval,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
+            )
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            # Workers started together on an empty database race to create Optuna's tables; the
+            # losers find them created when they try again
+            time.sleep(0.5 + random.random() * (attempt + 1))
+    raise StorageError(f"argument --storage: could not create Optuna's tables in {storage}")
+
+
+def study_exists(storage: BaseStorage, study_name: str) -> bool:
+    """Whether ``storage`` holds a study called ``study_name``."""
+    return any(summary.study_name == study_name for summary in optuna.get_all_study_summaries(storage))

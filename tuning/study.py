@@ -1,0 +1,177 @@
+"""``sb3-pg tune``: create or resume a study, run trials until it has its total, write the outputs."""
+
+import inspect
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import optuna
+from optuna.pruners import BasePruner, MedianPruner, NopPruner, SuccessiveHalvingPruner
+from optuna.samplers import BaseSampler, RandomSampler, TPESampler
+from tqdm.auto import tqdm
+
+from tuning import report
+from tuning.budget import Places, places, run_worker
+from tuning.objective import TuningObjective
+from tuning.search_space import SEARCH_SPACES
+from tuning.storage import check_storage, open_storage, study_exists
+
+SAMPLERS = ("tpe", "random")
+PRUNERS = ("median", "halving", "none")
+N_STARTUP_TRIALS = 5  # random trials before TPE models the results, and trials before the median pruner acts
+
+
+@dataclass
+class TuneSettings:
+    """What defines a study; stored with it, so that resuming with other settings is refused."""
+
+    algo: str
+    env_id: str
+    n_timesteps: int
+    n_seeds: int
+    n_evaluations: int
+    eval_episodes: int
+    n_envs: int
+    seed: int
+    extra_params: list[str] = field(default_factory=list)
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+
+def validate(settings: TuneSettings, storage: str) -> None:
+    """
+    Check everything before anything is created, so that bad input leaves no partial study.
+
+    :raises ValueError: naming the argument and the allowed values
+    """
+    if settings.algo not in SEARCH_SPACES:
+        raise ValueError(f"argument --algo: unknown algorithm {settings.algo!r}; choose one of {', '.join(SEARCH_SPACES)}")
+    if settings.env_id not in gym.registry:
+        raise ValueError(f"argument --env: unknown Gymnasium env id {settings.env_id!r}")
+    space = SEARCH_SPACES[settings.algo]
+    unknown = sorted(set(settings.extra_params) - set(space.optional))
+    if unknown:
+        raise ValueError(f"argument --extra-params: unknown {unknown}; {settings.algo} has {', '.join(space.optional)}")
+    accepted = set(inspect.signature(space.algo.__init__).parameters) - {"self", "policy", "env", "seed", "_init_setup_model"}
+    unknown = sorted(set(settings.fixed) - accepted)
+    if unknown:
+        raise ValueError(
+            f"argument --fixed: {space.algo.__name__} has no argument {unknown}; it has {', '.join(sorted(accepted))}"
+        )
+    # Wrong values of fixed arguments (types, ranges, spaces) fail here, not in every trial
+    env = gym.make(settings.env_id)
+    try:
+        space.algo("MlpPolicy", env, device="cpu", **settings.fixed)
+    except (ValueError, TypeError, AssertionError) as error:
+        raise ValueError(f"argument --fixed: {error}") from None
+    finally:
+        env.close()
+    check_storage(storage)
+
+
+def make_sampler(name: str, seed: int) -> BaseSampler:
+    if name == "random":
+        return RandomSampler(seed=seed)
+    return TPESampler(n_startup_trials=N_STARTUP_TRIALS, seed=seed)
+
+
+def make_pruner(name: str, n_evaluations: int) -> BasePruner:
+    if name == "median":
+        return MedianPruner(n_startup_trials=N_STARTUP_TRIALS, n_warmup_steps=max(1, n_evaluations // 3))
+    if name == "halving":
+        return SuccessiveHalvingPruner()
+    return NopPruner()
+
+
+def load_or_create(
+    settings: TuneSettings, storage: str, study_name: str, sampler: str, pruner: str, heartbeat_interval: int = 10
+) -> optuna.Study:
+    """Open the study, creating it with ``settings``; refuse to resume one created with other settings."""
+    opened = open_storage(storage, heartbeat_interval)
+    existed = study_exists(opened, study_name)
+    # Workers of a shared study must not draw the same candidates: their sampler seed differs by
+    # the number of trials the study holds when they join (the first worker's equals --seed)
+    offset = len(optuna.load_study(study_name=study_name, storage=opened).trials) if existed else 0
+    study = optuna.create_study(
+        storage=opened,
+        study_name=study_name,
+        direction="maximize",
+        sampler=make_sampler(sampler, settings.seed + offset),
+        pruner=make_pruner(pruner, settings.n_evaluations),
+        load_if_exists=True,
+    )
+    stored = study.user_attrs.get("settings")
+    if stored is None:
+        study.set_user_attr("settings", asdict(settings))
+    elif stored != asdict(settings):
+        different = sorted(key for key, value in asdict(settings).items() if stored.get(key) != value)
+        raise ValueError(
+            f"argument --study-name: study {study_name!r} was created with other settings ({', '.join(different)}:"
+            f" {', '.join(repr(stored.get(k)) for k in different)}); resume it with them or choose a new --study-name"
+        )
+    return study
+
+
+def tune(
+    settings: TuneSettings,
+    n_trials: int,
+    out: Path,
+    storage: str | None = None,
+    study_name: str | None = None,
+    sampler: str = "tpe",
+    pruner: str = "median",
+    progress_bar: bool = True,
+    heartbeat_interval: int = 10,
+) -> optuna.Study:
+    """
+    Run (or resume) a study until it has ``n_trials`` finished trials, then write its outputs to ``out``.
+
+    :param settings: the study's settings
+    :param n_trials: the study's total, across all workers; a rerun with a larger total adds trials
+    :param out: the output folder (and the default journal file, ``out/study.log``)
+    :param storage: an RDB URL or a journal file path
+    :param study_name: defaults to ``<algo>-<env_id>``
+    :param sampler: ``"tpe"`` or ``"random"``
+    :param pruner: ``"median"``, ``"halving"`` or ``"none"``
+    :param progress_bar: show a progress bar of the study's finished trials
+    :param heartbeat_interval: RDB storages: seconds between heartbeats; a dead worker's trial is retried after 3
+    :return: the study
+    """
+    storage = storage or str(out / "study.log")
+    study_name = study_name or f"{settings.algo}-{settings.env_id}"
+    validate(settings, storage)
+    if sampler not in SAMPLERS:
+        raise ValueError(f"argument --sampler: unknown {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+    if pruner not in PRUNERS:
+        raise ValueError(f"argument --pruner: unknown {pruner!r}; choose one of {', '.join(PRUNERS)}")
+    if n_trials < 1:
+        raise ValueError(f"argument --n-trials: must be >= 1; got {n_trials}")
+    study = load_or_create(settings, storage, study_name, sampler, pruner, heartbeat_interval)
+    objective = TuningObjective(**asdict(settings))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with tqdm(total=n_trials, desc=f"tuning {study_name}", unit="trial", disable=not progress_bar) as bar:
+
+        def show(held: Places) -> None:
+            bar.n = min(n_trials, len(held.finished))
+            bar.refresh()
+
+        show(places(study.get_trials(deepcopy=False)))
+        run_worker(study, objective, n_trials, on_trial_end=show)
+    write_outputs(study, out, storage)
+    return study
+
+
+def write_outputs(study: optuna.Study, out: Path, storage: str) -> None:
+    """Write the YAML, CSV and plots, and print the summary."""
+    out.mkdir(parents=True, exist_ok=True)
+    print(report.summary(study))
+    study.trials_dataframe().to_csv(out / "trials.csv", index=False)
+    if any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
+        report.write_zoo_yaml(study, out / "best.yml")
+        print(f"best hyperparameters (RL Zoo format): {out / 'best.yml'}")
+    else:
+        print("no complete trial yet: no best.yml")
+    for line in report.write_plots(study, out / "plots"):
+        print(f"plot skipped: {line}")
+    print(f"all trials: {out / 'trials.csv'}; plots: {out / 'plots'}")
+    print(f"browse the study: optuna-dashboard {storage}")
