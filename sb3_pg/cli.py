@@ -4,11 +4,13 @@
 evaluate it deterministically on a separate env and print the mean return.
 ``sb3-pg tune``: an Optuna study over an algorithm's hyperparameters (see ``tuning/``).
 ``sb3-pg zoo train|enjoy``: RL Zoo's commands with our algorithms (see ``sb3_pg/zoo.py``).
+``sb3-pg compare``: a comparison with SB3's A2C (see ``sb3_pg/compare/``).
 """
 
 import argparse
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import gymnasium as gym
@@ -46,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     zoo.add_argument("zoo_args", nargs=argparse.REMAINDER)
     zoo.set_defaults(run=zoo_command)
+    from sb3_pg.compare.command import add_compare_parser
+
+    add_compare_parser(commands)
     return parser
 
 
@@ -144,6 +149,10 @@ def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 def main(argv: list[str] | None = None) -> int:
     # One torch thread: faster for small networks, and two threads on two cores stall at times
     th.set_num_threads(1)
+    # Optuna calls heartbeats and their retry "experimental" (since 2.8/2.9): used knowingly. rliable
+    # passes a RandomState to arch, which arch deprecates: their business, not the user's.
+    warnings.filterwarnings("ignore", message=".*is experimental.*")
+    warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
     parser = build_parser()
     args = parser.parse_args(argv)
     return int(args.run(args, parser))

@@ -108,3 +108,24 @@ class NaNRewardEnv(gym.Env):
 
 
 gym.register("NaNReward-v0", entry_point=NaNRewardEnv)
+
+
+class CrashingEnv(gym.Env):
+    """Raises after a few steps: a run that crashes."""
+
+    observation_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
+    action_space = spaces.Discrete(2)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(2, dtype=np.float32), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        self.t += 1
+        if self.t > 30:
+            raise RuntimeError("CrashingEnv crashed on purpose")
+        return np.zeros(2, dtype=np.float32), 1.0, False, False, {}
+
+
+gym.register("CrashingEnv-v0", entry_point=CrashingEnv)

@@ -12,7 +12,6 @@ Optuna's ``RetryHeartbeatStaleTrialCallback`` enqueues the retry that takes its 
 import os
 import socket
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,9 +20,6 @@ from optuna.storages import RetryHeartbeatStaleTrialCallback, fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
 from tuning.storage import MAX_RETRY
-
-# Heartbeats and their retry callback are "experimental" in Optuna since 2.8/2.9: we rely on them knowingly
-warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning, module="tuning")
 
 SURPLUS = "surplus"  # user attribute of a trial that was beyond the total when it started
 

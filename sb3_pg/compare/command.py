@@ -1,0 +1,126 @@
+"""The ``sb3-pg compare`` command."""
+
+import argparse
+import multiprocessing
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import optuna
+from optuna.trial import TrialState
+from tqdm.auto import tqdm
+
+from sb3_pg.compare.algos import ALGO_NAMES, MODES
+from sb3_pg.compare.queue import CompareSettings, enqueue_missing, grid_trials, open_grid, run_worker
+from tuning.storage import check_storage
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text}")
+    return value
+
+
+def add_compare_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    compare = commands.add_parser("compare", help="compare algorithms with SB3's A2C: report, curves, speed")
+    compare.add_argument("--envs", nargs="+", default=["CartPole-v1"], metavar="ENV_ID")
+    compare.add_argument(
+        "--algos",
+        nargs="+",
+        default=["reinforce", "pg_a2c", "sb3_a2c"],
+        metavar="ALGO",
+        help=f"any of {', '.join(ALGO_NAMES)}",
+    )
+    compare.add_argument("--seeds", type=int, default=3, help="seeds per algorithm and env (0 .. N-1)")
+    compare.add_argument(
+        "--timesteps",
+        type=_positive_int,
+        default=None,
+        help="budget per run (default: each config's n_timesteps; 100k in equal mode)",
+    )
+    compare.add_argument("--mode", choices=MODES, default="tuned")
+    compare.add_argument("--eval-freq", type=_positive_int, default=10_000, help="env steps between evaluations")
+    compare.add_argument("--eval-episodes", type=_positive_int, default=10)
+    compare.add_argument("--storage", default=None, help="postgresql://... to share the runs between machines")
+    compare.add_argument("--out", type=Path, default=Path("compare_runs"))
+    compare.add_argument("--n-workers", type=_positive_int, default=1, help="worker processes on this machine")
+    compare.add_argument("--no-progress-bar", action="store_true")
+    compare.set_defaults(run=compare_command)
+
+
+def validate(args: argparse.Namespace) -> None:
+    """Bad input: a ValueError naming the argument, before anything is created."""
+    unknown = [algo for algo in args.algos if algo not in ALGO_NAMES]
+    if unknown:
+        raise ValueError(f"argument --algos: unknown {unknown}; choose from {', '.join(ALGO_NAMES)}")
+    unknown = [env_id for env_id in args.envs if env_id not in gym.registry]
+    if unknown:
+        raise ValueError(f"argument --envs: unknown Gymnasium env ids {unknown}")
+    if args.seeds < 1:
+        raise ValueError(f"argument --seeds: must be >= 1; got {args.seeds}")
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=args.out).close()
+    except OSError as error:
+        raise ValueError(f"argument --out: cannot write to {args.out}: {error.strerror}") from None
+    if args.storage:
+        check_storage(args.storage)
+
+
+def _worker_process(storage: str, settings: CompareSettings) -> None:
+    import torch as th
+
+    th.set_num_threads(1)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    run_worker(open_grid(storage, settings), settings)
+
+
+def compare_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from sb3_pg.compare import report
+
+    try:
+        validate(args)
+    except ValueError as error:
+        parser.error(str(error))
+    settings = CompareSettings(args.mode, args.timesteps, args.eval_freq, args.eval_episodes)
+    storage = args.storage or str(args.out / "runs.log")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = open_grid(storage, settings)
+    grid = [(algo, env_id, seed) for env_id in args.envs for algo in args.algos for seed in range(args.seeds)]
+    queued = enqueue_missing(study, grid)
+    print(f"{len(grid)} runs: {len(grid) - queued} already done or running elsewhere, {queued} queued ({storage})")
+
+    helpers = [
+        multiprocessing.get_context("spawn").Process(target=_worker_process, args=(storage, settings))
+        for _ in range(args.n_workers - 1)
+    ]
+    for helper in helpers:
+        helper.start()
+    wanted = set(grid)
+    with tqdm(total=len(grid), desc="runs", unit="run", disable=args.no_progress_bar) as bar:
+
+        def show() -> None:
+            finished = [
+                t for t in grid_trials(study) if (t.user_attrs["algo"], t.user_attrs["env"], t.user_attrs["seed"]) in wanted
+            ]
+            bar.n = sum(t.state.is_finished() for t in finished)
+            bar.refresh()
+
+        show()
+        run_worker(study, settings, on_run_end=show)
+        # Wait for the runs other workers still have
+        while any(t.state == TrialState.RUNNING for t in grid_trials(study)) and helpers:
+            time.sleep(1.0)
+            show()
+        for helper in helpers:
+            helper.join()
+        show()
+
+    runs = [r for r in report.collect(grid_trials(study)) if (r.algo, r.env_id, r.seed) in wanted]
+    path = report.write_report(runs, args.algos, args.envs, settings, args.out)
+    print(report.summary(runs, args.algos, args.envs))
+    print(f"report: {path}; figures and results.csv in {args.out}{os.sep}")
+    return 0

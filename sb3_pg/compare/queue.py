@@ -1,0 +1,120 @@
+"""The grid of comparison runs as an Optuna study: each run (algorithm, env, seed) is an enqueued
+trial, so runs persist as they finish, any number of workers (processes, or machines through a
+PostgreSQL storage) share the grid, and a rerun skips finished runs. The storage, heartbeats and
+retries are those of ``tuning/``: no second job queue or storage layer."""
+
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import optuna
+from optuna.storages import fail_stale_trials
+from optuna.trial import FrozenTrial, TrialState
+
+from sb3_pg.compare.runner import train_and_evaluate
+from tuning.budget import SURPLUS, SurplusTrial, fail_orphaned_trials
+from tuning.storage import open_storage
+
+
+@dataclass(frozen=True)
+class CompareSettings:
+    """What makes runs comparable; stored with the study, so that a rerun with other settings is refused."""
+
+    mode: str
+    timesteps: int | None
+    eval_freq: int
+    eval_episodes: int
+
+
+Run = tuple[str, str, int]  # algorithm, env id, seed
+
+
+def run_of(trial: FrozenTrial | optuna.Trial) -> Run:
+    return trial.user_attrs["algo"], trial.user_attrs["env"], int(trial.user_attrs["seed"])
+
+
+def grid_study_name(settings: CompareSettings) -> str:
+    """One study per set of settings: runs in it are comparable."""
+    budget = settings.timesteps or "config"
+    return f"compare-{settings.mode}-{budget}-every{settings.eval_freq}-x{settings.eval_episodes}"
+
+
+def open_grid(storage: str, settings: CompareSettings) -> optuna.Study:
+    """Open (or create) the study of the grid."""
+    study = optuna.create_study(
+        storage=open_storage(storage), study_name=grid_study_name(settings), direction="maximize", load_if_exists=True
+    )
+    if "settings" not in study.user_attrs:
+        study.set_user_attr("settings", asdict(settings))
+    return study
+
+
+def enqueue_missing(study: optuna.Study, runs: Iterable[Run]) -> int:
+    """Enqueue the runs that are neither finished nor queued or running (failed ones run again); return how many."""
+    present = {
+        run_of(t)
+        for t in study.get_trials(deepcopy=False)
+        if "algo" in t.user_attrs and t.state in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
+    }
+    missing = [run for run in runs if run not in present]
+    for algo, env_id, seed in missing:
+        study.enqueue_trial({}, user_attrs={"algo": algo, "env": env_id, "seed": seed})
+    return len(missing)
+
+
+def make_objective(settings: CompareSettings) -> Callable[[optuna.Trial], float]:
+    def objective(trial: optuna.Trial) -> float:
+        if "algo" not in trial.user_attrs:  # queued runs carry their identity as user attributes
+            # The queue emptied between this worker's look and its ask: not a run of the grid
+            trial.set_user_attr(SURPLUS, True)
+            raise SurplusTrial("no queued run left")
+        trial.set_user_attr("worker", f"{_host()}:{_pid()}")
+        trial.set_user_attr("worker_trial", trial.number)
+        algo, env_id, seed = run_of(trial)
+        try:
+            result = train_and_evaluate(
+                algo, env_id, seed, settings.mode, settings.timesteps, settings.eval_freq, settings.eval_episodes
+            )
+        except Exception as error:
+            # Reported as failed in the report, with the reason; the other runs go on
+            trial.set_user_attr("error", "".join(traceback.format_exception_only(error)).strip()[:500])
+            raise
+        trial.set_user_attr("result", result.to_dict())
+        trial.set_user_attr("steps_per_second", result.steps_per_second)
+        return result.returns[-1]
+
+    return objective
+
+
+def run_worker(study: optuna.Study, settings: CompareSettings, on_run_end: Callable[[], Any] = lambda: None) -> None:
+    """Take queued runs until none is left."""
+    objective = make_objective(settings)
+    while True:
+        fail_stale_trials(study)
+        fail_orphaned_trials(study)
+        if not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            return
+        study.optimize(objective, n_trials=1, catch=(Exception,))
+        on_run_end()
+
+
+def grid_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """The latest trial of each run (a failed run that ran again counts once)."""
+    latest: dict[Run, FrozenTrial] = {}
+    for trial in study.get_trials(deepcopy=False):
+        if "algo" in trial.user_attrs and not trial.user_attrs.get(SURPLUS):
+            latest[run_of(trial)] = trial
+    return list(latest.values())
+
+
+def _host() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()

@@ -1,0 +1,283 @@
+"""The comparison's report: ``report.md`` (tables), ``results.csv`` (one row per run), PNG learning
+curves per env and an aggregate figure (matplotlib)."""
+
+import csv
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from optuna.trial import FrozenTrial, TrialState
+
+from sb3_pg.compare import stats
+from sb3_pg.compare.algos import BASELINE, run_config
+from sb3_pg.compare.queue import CompareSettings, run_of
+
+CURVE_POINTS = 50  # evaluation steps on the common grid of a learning-curve figure
+
+
+@dataclass
+class Run:
+    algo: str
+    env_id: str
+    seed: int
+    state: str  # "complete", "failed", "waiting" or "running"
+    steps: list[int]
+    returns: list[float]
+    steps_per_second: float
+    error: str = ""
+
+    @property
+    def final(self) -> float:
+        return self.returns[-1]
+
+
+def collect(trials: list[FrozenTrial]) -> list[Run]:
+    """The runs of a grid, from its trials."""
+    runs = []
+    for trial in trials:
+        algo, env_id, seed = run_of(trial)
+        result = trial.user_attrs.get("result", {})
+        state = {TrialState.COMPLETE: "complete", TrialState.FAIL: "failed"}.get(trial.state, trial.state.name.lower())
+        runs.append(
+            Run(
+                algo,
+                env_id,
+                seed,
+                state,
+                list(result.get("steps", [])),
+                list(result.get("returns", [])),
+                float(trial.user_attrs.get("steps_per_second", math.nan)),
+                str(trial.user_attrs.get("error", "")),
+            )
+        )
+    return sorted(runs, key=lambda run: (run.env_id, run.algo, run.seed))
+
+
+def _steps(value: float, budget: int) -> str:
+    return f"> {budget:,}" if math.isinf(value) else f"{value:,.0f}"
+
+
+def env_table(env_id: str, algos: list[str], runs: list[Run]) -> list[str]:
+    """Markdown rows for one env: one per algorithm."""
+    target = stats.threshold(env_id)
+    lines = [
+        f"### {env_id}" + (f" (threshold {target:g})" if target is not None else " (no threshold)"),
+        "",
+        "| algorithm | runs | final return IQM [95% CI] | mean ± std | median steps to threshold | steps/s"
+        " | P(better than sb3_a2c) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    complete = {algo: [r for r in runs if r.algo == algo and r.state == "complete"] for algo in algos}
+    baseline = np.array([r.final for r in complete.get(BASELINE, [])])
+    for algo in algos:
+        done, failed = complete[algo], [r for r in runs if r.algo == algo and r.state == "failed"]
+        count = f"{len(done)}" + (f" ({len(failed)} failed)" if failed else "")
+        if not done:
+            lines.append(f"| {algo} | {count} | - | - | - | - | - |")
+            continue
+        finals = np.array([r.final for r in done])
+        interval = stats.iqm_interval(finals)
+        budget = max(r.steps[-1] for r in done)
+        to_threshold = float(np.median([stats.steps_to_threshold(r.steps, r.returns, target) for r in done]))
+        speed = float(np.median([r.steps_per_second for r in done]))
+        improvement = "-"
+        if algo != BASELINE and len(baseline):
+            improvement = f"{stats.probability_of_improvement(finals, baseline):.2f}"
+        lines.append(
+            f"| {algo} | {count} | {interval.value:.1f} [{interval.low:.1f}, {interval.high:.1f}] |"
+            f" {finals.mean():.1f} ± {finals.std():.1f} | {_steps(to_threshold, budget)} | {speed:,.0f} | {improvement} |"
+        )
+    return [*lines, ""]
+
+
+def aggregate_scores(runs: list[Run], algos: list[str], envs: list[str]) -> dict[str, np.ndarray]:
+    """Normalised final scores, runs x envs per algorithm (the first seeds common to every env)."""
+    scores: dict[str, np.ndarray] = {}
+    for algo in algos:
+        per_env = [
+            [
+                float(stats.normalized(env, np.array(r.final)))
+                for r in runs
+                if r.algo == algo and r.env_id == env and r.state == "complete"
+            ]
+            for env in envs
+        ]
+        n = min((len(column) for column in per_env), default=0)
+        if n:
+            scores[algo] = np.array([column[:n] for column in per_env]).T
+    return scores
+
+
+def aggregate_table(scores: dict[str, np.ndarray]) -> list[str]:
+    lines = [
+        "| algorithm | runs per env | normalised IQM [95% CI] | normalised mean | P(better than sb3_a2c) |",
+        "|---|---|---|---|---|",
+    ]
+    for algo, matrix in scores.items():
+        interval = stats.iqm_interval(matrix)
+        improvement = "-"
+        if algo != BASELINE and BASELINE in scores:
+            n = min(len(matrix), len(scores[BASELINE]))
+            improvement = f"{stats.probability_of_improvement(matrix[:n], scores[BASELINE][:n]):.2f}"
+        lines.append(
+            f"| {algo} | {len(matrix)} | {interval.value:.2f} [{interval.low:.2f}, {interval.high:.2f}] |"
+            f" {matrix.mean():.2f} | {improvement} |"
+        )
+    return lines
+
+
+def curve_figure(env_id: str, algos: list[str], runs: list[Run], path: Path) -> None:
+    """IQM evaluation return over env steps with a 95% stratified-bootstrap band, one line per algorithm."""
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6.4, 4.2))
+    for algo in algos:
+        done = [r for r in runs if r.algo == algo and r.state == "complete" and len(r.steps) > 1]
+        if not done:
+            continue
+        end = min(r.steps[-1] for r in done)
+        grid = np.linspace(min(r.steps[0] for r in done), end, CURVE_POINTS)
+        curves = np.array([np.interp(grid, r.steps, r.returns) for r in done])  # runs x points
+        value, low, high = stats.iqm_curve(curves)
+        axes.plot(grid, value, label=f"{algo} ({len(done)} seeds)")
+        axes.fill_between(grid, low, high, alpha=0.2)
+    target = stats.threshold(env_id)
+    if target is not None:
+        axes.axhline(target, color="grey", linestyle=":", linewidth=1, label="threshold")
+    axes.set(title=env_id, xlabel="environment steps", ylabel="evaluation return (IQM, 95% CI)")
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(loc="best", fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def aggregate_figure(scores: dict[str, np.ndarray], path: Path) -> None:
+    """Normalised final score per algorithm over all envs: IQM and mean with 95% intervals."""
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(8, 0.6 * len(scores) + 1.6), sharey=True)
+    names = list(scores)
+    for ax, (title, aggregate) in zip(axes, [("IQM", metrics_iqm), ("mean", metrics_mean)], strict=True):
+        for row, algo in enumerate(names):
+            interval = stats.rly.get_interval_estimates(
+                {algo: scores[algo]}, aggregate, reps=stats.BOOTSTRAP_REPS, random_state=np.random.RandomState(0)
+            )
+            point, (low, high) = interval[0][algo][0], interval[1][algo][:, 0]
+            ax.errorbar(point, row, xerr=[[point - low], [high - point]], fmt="o", capsize=4)
+        ax.set(title=f"normalised score, {title}", xlabel="0 = random policy, 1 = threshold")
+        ax.set_yticks(range(len(names)), names)
+        ax.grid(axis="x", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def metrics_iqm(x: np.ndarray) -> np.ndarray:
+    return np.array([stats.metrics.aggregate_iqm(x)])
+
+
+def metrics_mean(x: np.ndarray) -> np.ndarray:
+    return np.array([stats.metrics.aggregate_mean(x)])
+
+
+def write_report(runs: list[Run], algos: list[str], envs: list[str], settings: CompareSettings, out: Path) -> Path:
+    """Write ``report.md``, ``results.csv`` and the figures; return the report's path."""
+    matplotlib.use("Agg")
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "# sb3-pg compare",
+        "",
+        f"Mode `{settings.mode}`; deterministic evaluation of {settings.eval_episodes} episodes every"
+        f" {settings.eval_freq:,} env steps on a separate env; final return = the last evaluation, at the end of training."
+        " IQM and its 95% stratified-bootstrap interval, and the probability of improvement, with rliable."
+        " Steps/s: training only (evaluation excluded), median over seeds.",
+        "",
+        "## Hyperparameters",
+        "",
+        "| env | algorithm | source | n_envs | budget |",
+        "|---|---|---|---|---|",
+    ]
+    for env_id in envs:
+        for algo in algos:
+            config = run_config(algo, env_id, settings.mode)
+            budget = settings.timesteps or config.n_timesteps
+            lines.append(f"| {env_id} | {algo} | {config.source} | {config.n_envs} | {budget:,} |")
+    lines += ["", "## Per env", ""]
+    for env_id in envs:
+        env_runs = [r for r in runs if r.env_id == env_id]
+        lines += env_table(env_id, algos, env_runs)
+        figure = out / f"curves_{env_id}.png"
+        curve_figure(env_id, algos, env_runs, figure)
+        lines += [f"![{env_id}]({figure.name})", ""]
+    normalizable = [env_id for env_id in envs if env_id in stats.NORMALIZATION]
+    scores = aggregate_scores(runs, algos, normalizable)
+    if scores and len(normalizable) > 1:
+        lines += ["## Aggregate over envs (normalised: 0 = random policy, 1 = the env's threshold)", ""]
+        if len(normalizable) < len(envs):
+            lines += [f"Without {', '.join(sorted(set(envs) - set(normalizable)))}: no normalisation known.", ""]
+        lines += [*aggregate_table(scores), "", "![aggregate](aggregate.png)", ""]
+        aggregate_figure(scores, out / "aggregate.png")
+    failed = [r for r in runs if r.state == "failed"]
+    if failed:
+        lines += ["## Failed runs", "", "| env | algorithm | seed | error |", "|---|---|---|---|"]
+        lines += [f"| {r.env_id} | {r.algo} | {r.seed} | {r.error.replace('|', '/')} |" for r in failed]
+        lines.append("")
+    path = out / "report.md"
+    path.write_text("\n".join(lines))
+    write_csv(runs, out / "results.csv")
+    return path
+
+
+def write_csv(runs: list[Run], path: Path) -> None:
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(
+            [
+                "env",
+                "algo",
+                "seed",
+                "state",
+                "final_return",
+                "steps",
+                "steps_per_second",
+                "curve_steps",
+                "curve_returns",
+                "error",
+            ]
+        )
+        for r in runs:
+            final = r.final if r.returns else ""
+            writer.writerow(
+                [
+                    r.env_id,
+                    r.algo,
+                    r.seed,
+                    r.state,
+                    final,
+                    r.steps[-1] if r.steps else "",
+                    r.steps_per_second,
+                    " ".join(map(str, r.steps)),
+                    " ".join(f"{x:.2f}" for x in r.returns),
+                    r.error,
+                ]
+            )
+
+
+def summary(runs: list[Run], algos: list[str], envs: list[str]) -> str:
+    """A short text summary: the final-return IQM per env and algorithm."""
+    rows = []
+    for env_id in envs:
+        cells = []
+        for algo in algos:
+            finals = [r.final for r in runs if r.env_id == env_id and r.algo == algo and r.state == "complete"]
+            cells.append(f"{algo} {stats.iqm(np.array(finals)):.1f}" if finals else f"{algo} -")
+        rows.append(f"{env_id}: " + ", ".join(cells))
+    by_state: dict[str, int] = defaultdict(int)
+    for r in runs:
+        by_state[r.state] += 1
+    rows.append("runs: " + ", ".join(f"{n} {state}" for state, n in sorted(by_state.items())))
+    return "\n".join(rows)

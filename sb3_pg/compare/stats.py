@@ -1,0 +1,100 @@
+"""Score statistics for the comparison, with rliable (Agarwal et al. 2021, "Deep RL at the Edge of
+the Statistical Precipice"): IQM with 95% stratified-bootstrap confidence intervals and the
+probability of improvement; plus the steps a run needs to reach an env's threshold."""
+
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+import scipy.stats
+from rliable import library as rly
+from rliable import metrics
+
+BOOTSTRAP_REPS = 2000
+CURVE_BOOTSTRAP_REPS = 500  # per curve, not per point: enough for a band in a figure
+# Scores normalised as (score - low) / (high - low): low is the mean return of a uniformly random
+# policy (measured: 100 episodes per env, `benchmarks/random_scores.py`), high the env's reward
+# threshold (Pendulum-v1 has none: -150, about what tuned agents reach).
+NORMALIZATION: dict[str, tuple[float, float]] = {
+    "CartPole-v1": (23.7, 475.0),
+    "Acrobot-v1": (-497.1, -100.0),
+    "MountainCar-v0": (-200.0, -110.0),
+    "Pendulum-v1": (-1207.6, -150.0),
+    "LunarLander-v3": (-192.0, 200.0),
+    "MountainCarContinuous-v0": (-33.3, 90.0),
+}
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with its 95% confidence interval."""
+
+    value: float
+    low: float
+    high: float
+
+
+def iqm(scores: np.ndarray) -> float:
+    """The interquartile mean: the mean of the middle 50% of the scores (rliable's definition)."""
+    return float(metrics.aggregate_iqm(np.asarray(scores, dtype=float).reshape(-1, 1)))
+
+
+def iqm_interval(scores: np.ndarray, seed: int = 0) -> Interval:
+    """IQM of runs x tasks ``scores`` with a 95% stratified-bootstrap interval (bootstrap within each task)."""
+    matrix = np.asarray(scores, dtype=float)
+    matrix = matrix.reshape(-1, 1) if matrix.ndim == 1 else matrix
+    point, interval = rly.get_interval_estimates(
+        {"x": matrix},
+        lambda x: np.array([metrics.aggregate_iqm(x)]),
+        reps=BOOTSTRAP_REPS,
+        random_state=np.random.RandomState(seed),
+    )
+    return Interval(float(point["x"][0]), float(interval["x"][0, 0]), float(interval["x"][1, 0]))
+
+
+def iqm_curve(curves: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """
+    IQM over runs at each point of runs x points ``curves``, with 95% stratified-bootstrap bands: one
+    bootstrap over the whole matrix (rliable's way for sample-efficiency curves).
+
+    :return: the IQM, the lower and the upper band, one value per point
+    """
+    matrix = np.asarray(curves, dtype=float)
+
+    def per_point(x: np.ndarray) -> np.ndarray:
+        # rliable's aggregate_iqm (scipy's 25% trimmed mean) of each column, in one call
+        return np.asarray(scipy.stats.trim_mean(x, proportiontocut=0.25, axis=0))
+
+    point, interval = rly.get_interval_estimates(
+        {"x": matrix}, per_point, reps=CURVE_BOOTSTRAP_REPS, random_state=np.random.RandomState(seed)
+    )
+    return point["x"], interval["x"][0], interval["x"][1]
+
+
+def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> float:
+    """P(X > Y) (ties count half), averaged over tasks: runs x tasks arrays (rliable's definition)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    x, y = (x.reshape(-1, 1), y.reshape(-1, 1)) if x.ndim == 1 else (x, y)
+    return float(metrics.probability_of_improvement(x, y))
+
+
+def threshold(env_id: str) -> float | None:
+    """The env's reward threshold (Gymnasium's spec), or None."""
+    value = gym.spec(env_id).reward_threshold
+    return None if value is None else float(value)
+
+
+def steps_to_threshold(steps: list[int], returns: list[float], target: float | None) -> float:
+    """Env steps at the first evaluation whose return reaches ``target``; inf if none does (or no target)."""
+    if target is None:
+        return float("inf")
+    for step, value in zip(steps, returns, strict=True):
+        if value >= target:
+            return float(step)
+    return float("inf")
+
+
+def normalized(env_id: str, scores: np.ndarray) -> np.ndarray:
+    """Scores on the scale 0 = random policy, 1 = the env's threshold (:data:`NORMALIZATION`)."""
+    low, high = NORMALIZATION[env_id]
+    return (np.asarray(scores, dtype=float) - low) / (high - low)

@@ -1,0 +1,130 @@
+"""``sb3-pg compare``: runs, persistence, report, statistics and bad input."""
+
+import csv
+import math
+
+import envs  # noqa: F401  (registers CrashingEnv-v0)
+import numpy as np
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from sb3_pg.a2c import A2C
+from sb3_pg.cli import main
+from sb3_pg.compare import stats
+from sb3_pg.compare.algos import EQUAL_HYPERPARAMETERS, run_config
+from sb3_pg.compare.queue import CompareSettings, grid_study_name
+from tuning.storage import open_storage
+
+ARGS = ["--algos", "pg_a2c", "sb3_a2c", "--seeds", "2", "--timesteps", "400", "--eval-freq", "200", "--eval-episodes", "1"]
+
+
+def _study(out):
+    settings = CompareSettings("tuned", 400, 200, 1)
+    return optuna.load_study(study_name=grid_study_name(settings), storage=open_storage(str(out / "runs.log")))
+
+
+def test_comparison_end_to_end_resumes_and_reports_failures(tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["compare", "--envs", "CartPole-v1", "CrashingEnv-v0", *ARGS, "--out", str(out), "--no-progress-bar"]
+    assert main([*argv, "--n-workers", "2"]) == 0
+    report = (out / "report.md").read_text()
+    for env_id in ("CartPole-v1", "CrashingEnv-v0"):
+        assert f"### {env_id}" in report and (out / f"curves_{env_id}.png").stat().st_size > 0
+        for algo in ("pg_a2c", "sb3_a2c"):
+            assert f"| {env_id} | {algo} |" in report  # hyperparameter table
+    rows = list(csv.DictReader((out / "results.csv").open()))
+    assert len(rows) == 8
+    assert {row["state"] for row in rows if row["env"] == "CartPole-v1"} == {"complete"}
+    crashed = [row for row in rows if row["env"] == "CrashingEnv-v0"]
+    assert {row["state"] for row in crashed} == {"failed"} and all(row["error"] for row in crashed)
+    assert "## Failed runs" in report and "| CrashingEnv-v0 | pg_a2c | 0 |" in report
+    for row in rows:
+        if row["state"] == "complete":
+            assert int(row["steps"]) == 400 and float(row["steps_per_second"]) > 0
+            assert row["curve_steps"].split() == ["200", "400"]
+    first = {t.number: t.datetime_complete for t in _study(out).trials if t.state == TrialState.COMPLETE}
+    assert len(first) == 4
+
+    # Rerun: the finished runs are skipped (the failed ones run again)
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "4 already done" in capsys.readouterr().out
+    study = _study(out)
+    assert {t.number: t.datetime_complete for t in study.trials if t.state == TrialState.COMPLETE} == first
+    assert sum(t.state == TrialState.FAIL for t in study.trials) == 8
+
+
+def test_two_envs_give_an_aggregate(tmp_path):
+    out = tmp_path / "out"
+    argv = ["compare", "--envs", "CartPole-v1", "Acrobot-v1", *ARGS, "--out", str(out), "--no-progress-bar"]
+    argv[argv.index("--seeds") + 1] = "1"
+    assert main(argv) == 0
+    report = (out / "report.md").read_text()
+    assert "## Aggregate over envs" in report and (out / "aggregate.png").stat().st_size > 0
+    assert report.count("| pg_a2c | 1 |") == 3  # two envs and the aggregate
+
+
+def test_iqm_and_intervals_by_hand():
+    assert stats.iqm(np.arange(1, 9)) == pytest.approx(4.5)  # mean of 3, 4, 5, 6
+    assert stats.iqm(np.array([0.0, 10.0, 10.0, 1000.0])) == pytest.approx(10.0)
+    constant = stats.iqm_interval(np.full(5, 7.0))
+    assert (constant.value, constant.low, constant.high) == (7.0, 7.0, 7.0)
+    spread = stats.iqm_interval(np.arange(20.0))
+    assert spread.value == pytest.approx(9.5) and spread.low < 9.5 < spread.high
+
+
+def test_iqm_curve_by_hand():
+    curves = np.array([[0.0, 10.0], [1.0, 10.0], [2.0, 10.0], [3.0, 10.0]])
+    value, low, high = stats.iqm_curve(curves)
+    assert value == pytest.approx([1.5, 10.0])  # IQM of 0..3 is the mean of 1 and 2
+    assert low[1] == high[1] == 10.0 and low[0] <= 1.5 <= high[0]
+
+
+def test_probability_of_improvement_by_hand():
+    # P(X > Y) + P(X = Y) / 2 over all pairs
+    assert stats.probability_of_improvement(np.array([1.0, 3, 4]), np.array([2.0, 2, 2])) == pytest.approx(6 / 9)
+    assert stats.probability_of_improvement(np.array([1.0, 2, 3]), np.array([2.0, 2, 2])) == pytest.approx(0.5)
+    assert stats.probability_of_improvement(np.array([5.0, 6]), np.array([1.0, 2])) == 1.0
+
+
+def test_steps_to_threshold_and_normalisation():
+    assert stats.steps_to_threshold([100, 200, 300], [10.0, 50.0, 60.0], 50.0) == 200
+    assert math.isinf(stats.steps_to_threshold([100, 200], [10.0, 20.0], 50.0))
+    assert math.isinf(stats.steps_to_threshold([100], [10.0], None))
+    low, high = stats.NORMALIZATION["CartPole-v1"]
+    assert stats.normalized("CartPole-v1", np.array([low, high])) == pytest.approx([0.0, 1.0])
+
+
+def test_configs_by_mode():
+    tuned = run_config("sb3_a2c", "LunarLander-v3", "tuned")
+    assert tuned.n_envs == 8 and tuned.kwargs["gamma"] == 0.995
+    assert tuned.kwargs["learning_rate"](1.0) == pytest.approx(0.00083)  # lin_0.00083
+    variant = run_config("pg_a2c-td0", "CartPole-v1", "tuned")
+    assert variant.algo_class is A2C and variant.kwargs["gae_lambda"] == 0.0
+    for algo in ("reinforce", "pg_a2c", "sb3_a2c", "sb3_ppo"):
+        equal = run_config(algo, "Pendulum-v1", "equal")
+        assert equal.n_envs == EQUAL_HYPERPARAMETERS["n_envs"] and equal.normalize is None
+        assert {k: equal.kwargs[k] for k in ("learning_rate", "gamma")} == {"learning_rate": 7e-4, "gamma": 0.99}
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--algos", "dqn"], "--algos"),
+        (["--envs", "NoSuchEnv-v0"], "--envs"),
+        (["--seeds", "0"], "--seeds"),
+    ],
+)
+def test_bad_input(tmp_path, capsys, extra, message):
+    with pytest.raises(SystemExit) as error:
+        main(["compare", *extra, "--out", str(tmp_path / "out")])
+    assert error.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_unwritable_out(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SystemExit) as error:
+        main(["compare", "--out", str(blocker / "out")])
+    assert error.value.code == 2 and "--out" in capsys.readouterr().err
