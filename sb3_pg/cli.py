@@ -85,6 +85,7 @@ def add_tune_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParse
     tune.add_argument("--seed", type=int, default=0, help="first training seed, and the sampler's seed")
     tune.add_argument("--extra-params", nargs="+", default=[], metavar="NAME", help="optional hyperparameters to search")
     tune.add_argument("--fixed", nargs="+", type=_key_value, default=[], metavar="KEY=VALUE", help="arguments not searched")
+    tune.add_argument("--normalize", action="store_true", help="VecNormalize observations and rewards (RL Zoo's normalize)")
     tune.add_argument("--heartbeat-interval", type=_positive_int, default=10, help="RDB storages: seconds between heartbeats")
     tune.add_argument("--no-progress-bar", action="store_true")
     tune.set_defaults(run=tune_command)
@@ -104,6 +105,7 @@ def tune_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         seed=args.seed,
         extra_params=list(args.extra_params),
         fixed=dict(args.fixed),
+        normalize=args.normalize,
     )
     study_name = args.study_name or f"{args.algo}-{args.env}"
     try:

@@ -92,6 +92,12 @@ def test_study_end_to_end_and_resume(tmp_path, algo, capsys):
     assert len(study.trials) == 3
 
 
+def test_normalized_study_writes_normalize_in_its_entry(tmp_path):
+    assert _cli(tmp_path, "pg_a2c", 1, "--normalize", "--env", "Pendulum-v1") == 0
+    entry = yaml.safe_load((tmp_path / "best.yml").read_text())["Pendulum-v1"]
+    assert entry["normalize"] is True
+
+
 def test_resume_with_other_settings_is_refused(tmp_path, capsys):
     assert _cli(tmp_path, "pg_a2c", 1) == 0
     with pytest.raises(SystemExit) as error:

@@ -19,7 +19,7 @@ import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
-from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize, sync_envs_normalization
 
 from tuning.search_space import SEARCH_SPACES
 
@@ -43,6 +43,7 @@ class TuningObjective:
     :param seed: the first seed
     :param extra_params: optional hyperparameters switched on
     :param fixed: model keyword arguments that are not searched
+    :param normalize: normalise observations and rewards with ``VecNormalize`` (RL Zoo's ``normalize: true``)
     """
 
     algo: str
@@ -55,6 +56,7 @@ class TuningObjective:
     seed: int = 0
     extra_params: list[str] = field(default_factory=list)
     fixed: dict[str, Any] = field(default_factory=dict)
+    normalize: bool = False
 
     def model_kwargs(self, trial: optuna.trial.BaseTrial) -> dict[str, Any]:
         """The model's keyword arguments for this trial (sampled, then the fixed ones)."""
@@ -73,6 +75,9 @@ class TuningObjective:
             for seed in seeds:
                 env = make_vec_env(self.env_id, n_envs=self.n_envs, seed=seed)
                 eval_env = make_vec_env(self.env_id, n_envs=1, seed=seed + EVAL_SEED_OFFSET)
+                if self.normalize:
+                    env = VecNormalize(env, gamma=kwargs.get("gamma", 0.99))
+                    eval_env = VecNormalize(eval_env, training=False, norm_reward=False)
                 envs += [env, eval_env]
                 models.append(SEARCH_SPACES[self.algo].algo("MlpPolicy", env, seed=seed, device="cpu", **kwargs))
                 eval_envs.append(eval_env)
@@ -93,6 +98,8 @@ class TuningObjective:
                 model.learn(chunk, reset_num_timesteps=k == 0)
                 if not all(th.isfinite(p).all() for p in model.policy.parameters()):
                     raise FloatingPointError("training diverged: non-finite policy parameters")
+                if isinstance(eval_env, VecNormalize):
+                    sync_envs_normalization(model.get_env(), eval_env)  # type: ignore[arg-type]
                 mean_return, _ = evaluate_policy(model, eval_env, n_eval_episodes=self.eval_episodes, deterministic=True)
                 evaluations[i, k] = mean_return
             trial.set_user_attr("timesteps", int(sum(model.num_timesteps for model in models)))

@@ -24,7 +24,9 @@ def zoo_entry(study: optuna.Study) -> dict[str, Any]:
     """The best trial's hyperparameters as an RL Zoo entry (``n_envs``, ``n_timesteps``, ``policy``, arguments)."""
     settings = study_settings(study)
     kwargs = SEARCH_SPACES[settings["algo"]].kwargs_from_params(study.best_trial.params, settings["fixed"])
-    return {"n_envs": settings["n_envs"], "n_timesteps": float(settings["n_timesteps"]), "policy": "MlpPolicy", **kwargs}
+    normalize = {"normalize": True} if settings.get("normalize") else {}
+    entry = {"n_envs": settings["n_envs"], "n_timesteps": float(settings["n_timesteps"]), "policy": "MlpPolicy"}
+    return {**normalize, **entry, **kwargs}
 
 
 def write_zoo_yaml(study: optuna.Study, path: Path) -> None:

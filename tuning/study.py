@@ -1,7 +1,7 @@
 """``sb3-pg tune``: create or resume a study, run trials until it has its total, write the outputs."""
 
 import inspect
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ class TuneSettings:
     seed: int
     extra_params: list[str] = field(default_factory=list)
     fixed: dict[str, Any] = field(default_factory=dict)
+    normalize: bool = False
 
 
 def validate(settings: TuneSettings, storage: str) -> None:
@@ -101,6 +102,8 @@ def load_or_create(
         load_if_exists=True,
     )
     stored = study.user_attrs.get("settings")
+    if stored is not None:  # settings added in later versions take their defaults
+        stored = {**{f.name: f.default for f in fields(TuneSettings) if f.default is not MISSING}, **stored}
     if stored is None:
         study.set_user_attr("settings", asdict(settings))
     elif stored != asdict(settings):
