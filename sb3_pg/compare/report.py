@@ -161,27 +161,23 @@ def aggregate_figure(scores: dict[str, np.ndarray], path: Path) -> None:
 
     figure, axes = plt.subplots(1, 2, figsize=(8, 0.6 * len(scores) + 1.6), sharey=True)
     names = list(scores)
-    for ax, (title, aggregate) in zip(axes, [("IQM", metrics_iqm), ("mean", metrics_mean)], strict=True):
+    aggregates = [("IQM", stats.metrics.aggregate_iqm), ("mean", stats.metrics.aggregate_mean)]
+    for ax, (title, aggregate) in zip(axes, aggregates, strict=True):
         for row, algo in enumerate(names):
-            interval = stats.rly.get_interval_estimates(
-                {algo: scores[algo]}, aggregate, reps=stats.BOOTSTRAP_REPS, random_state=np.random.RandomState(0)
+            interval = stats.aggregate_interval(scores[algo], aggregate)
+            ax.errorbar(
+                interval.value,
+                row,
+                xerr=[[interval.value - interval.low], [interval.high - interval.value]],
+                fmt="o",
+                capsize=4,
             )
-            point, (low, high) = interval[0][algo][0], interval[1][algo][:, 0]
-            ax.errorbar(point, row, xerr=[[point - low], [high - point]], fmt="o", capsize=4)
         ax.set(title=f"normalised score, {title}", xlabel="0 = random policy, 1 = threshold")
         ax.set_yticks(range(len(names)), names)
         ax.grid(axis="x", alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
-
-
-def metrics_iqm(x: np.ndarray) -> np.ndarray:
-    return np.array([stats.metrics.aggregate_iqm(x)])
-
-
-def metrics_mean(x: np.ndarray) -> np.ndarray:
-    return np.array([stats.metrics.aggregate_mean(x)])
 
 
 def write_report(runs: list[Run], algos: list[str], envs: list[str], settings: CompareSettings, out: Path) -> Path:

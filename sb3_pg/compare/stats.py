@@ -2,6 +2,7 @@
 the Statistical Precipice"): IQM with 95% stratified-bootstrap confidence intervals and the
 probability of improvement; plus the steps a run needs to reach an env's threshold."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import gymnasium as gym
@@ -39,17 +40,29 @@ def iqm(scores: np.ndarray) -> float:
     return float(metrics.aggregate_iqm(np.asarray(scores, dtype=float).reshape(-1, 1)))
 
 
-def iqm_interval(scores: np.ndarray, seed: int = 0) -> Interval:
-    """IQM of runs x tasks ``scores`` with a 95% stratified-bootstrap interval (bootstrap within each task)."""
+def aggregate_interval(
+    scores: np.ndarray, aggregate: Callable[[np.ndarray], float] = metrics.aggregate_iqm, seed: int = 0
+) -> Interval:
+    """
+    ``aggregate`` of runs x tasks ``scores`` with its 95% stratified-bootstrap interval (runs are
+    resampled within each task).
+
+    :param aggregate: rliable's ``metrics.aggregate_iqm`` (the default) or ``metrics.aggregate_mean``, ...
+    """
     matrix = np.asarray(scores, dtype=float)
     matrix = matrix.reshape(-1, 1) if matrix.ndim == 1 else matrix
     point, interval = rly.get_interval_estimates(
         {"x": matrix},
-        lambda x: np.array([metrics.aggregate_iqm(x)]),
+        lambda x: np.array([aggregate(x)]),
         reps=BOOTSTRAP_REPS,
         random_state=np.random.RandomState(seed),
     )
     return Interval(float(point["x"][0]), float(interval["x"][0, 0]), float(interval["x"][1, 0]))
+
+
+def iqm_interval(scores: np.ndarray, seed: int = 0) -> Interval:
+    """IQM of runs x tasks ``scores`` with a 95% stratified-bootstrap interval."""
+    return aggregate_interval(scores, metrics.aggregate_iqm, seed)
 
 
 def iqm_curve(curves: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
