@@ -72,12 +72,12 @@ def write_plots(study: optuna.Study, folder: Path) -> list[str]:
 
 
 def steps_saved_by_pruning(study: optuna.Study) -> tuple[int, int]:
-    """(steps trained, steps that the finished trials would have trained without pruning)."""
+    """(steps the pruned trials did not train, steps planned for all complete and pruned trials)."""
     settings = study_settings(study)
     per_trial = settings["n_timesteps"] * settings["n_seeds"]
-    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
-    trained = sum(int(t.user_attrs.get("timesteps", 0)) for t in trials)
-    return trained, per_trial * len(trials)
+    pruned = study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))
+    saved = sum(max(0, per_trial - int(t.user_attrs.get("timesteps", 0))) for t in pruned)
+    return saved, per_trial * len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
 
 
 def summary(study: optuna.Study, top: int = 5) -> str:
@@ -95,9 +95,9 @@ def summary(study: optuna.Study, top: int = 5) -> str:
         lines.append(" | ".join(["trial", "objective", *names]))
         for t in complete[:top]:
             lines.append(" | ".join([str(t.number), f"{t.value:.2f}", *(_short(t.params.get(n, "-")) for n in names)]))
-    trained, planned = steps_saved_by_pruning(study)
+    saved, planned = steps_saved_by_pruning(study)
     if planned:
-        lines.append(f"steps trained {trained:,} of {planned:,} without pruning ({1 - trained / planned:.0%} saved)")
+        lines.append(f"pruning saved {saved:,} of the {planned:,} planned training steps ({saved / planned:.0%})")
     return "\n".join(lines)
 
 

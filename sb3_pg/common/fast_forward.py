@@ -137,13 +137,20 @@ class FastForward:
 
     def evaluate_actions(self, obs: th.Tensor, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
         """``policy.evaluate_actions(obs, actions)``: values, log-probabilities and entropy, with gradients."""
+        # Operations in SB3's order (log-probability, value, then entropy, with the categorical
+        # probabilities computed lazily there): the order in which autograd sums gradients follows it
         latent_pi, latent_vf = self._latents(obs)
-        first, second = self._head(latent_pi)
-        log_prob = self._log_prob(first, second, actions)
         if self.categorical:
+            out = F.linear(latent_pi, self.action_net.weight, self.action_net.bias)
+            logits = out - out.logsumexp(dim=-1, keepdim=True)
+            log_prob = logits.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+            values = self._value(latent_vf)
             # Categorical.entropy
-            entropy = -(th.clamp(first, min=th.finfo(first.dtype).min) * second).sum(-1)
+            entropy = -(th.clamp(logits, min=th.finfo(logits.dtype).min) * F.softmax(logits, dim=-1)).sum(-1)
         else:
+            mean, std = self._head(latent_pi)
+            log_prob = self._log_prob(mean, std, actions)
+            values = self._value(latent_vf)
             # Normal.entropy, summed over independent dimensions
-            entropy = (0.5 + 0.5 * math.log(2 * math.pi) + th.log(second)).sum(dim=1)
-        return self._value(latent_vf), log_prob, entropy
+            entropy = (0.5 + 0.5 * math.log(2 * math.pi) + th.log(std)).sum(dim=1)
+        return values, log_prob, entropy

@@ -82,13 +82,14 @@ def env_table(env_id: str, algos: list[str], runs: list[Run]) -> list[str]:
         interval = stats.iqm_interval(finals)
         budget = max(r.steps[-1] for r in done)
         to_threshold = float(np.median([stats.steps_to_threshold(r.steps, r.returns, target) for r in done]))
+        reach = "n/a" if target is None else _steps(to_threshold, budget)
         speed = float(np.median([r.steps_per_second for r in done]))
         improvement = "-"
         if algo != BASELINE and len(baseline):
             improvement = f"{stats.probability_of_improvement(finals, baseline):.2f}"
         lines.append(
             f"| {algo} | {count} | {interval.value:.1f} [{interval.low:.1f}, {interval.high:.1f}] |"
-            f" {finals.mean():.1f} ± {finals.std():.1f} | {_steps(to_threshold, budget)} | {speed:,.0f} | {improvement} |"
+            f" {finals.mean():.1f} ± {finals.std():.1f} | {reach} | {speed:,.0f} | {improvement} |"
         )
     return [*lines, ""]
 

@@ -2,7 +2,8 @@
 the Statistical Precipice"): IQM with 95% stratified-bootstrap confidence intervals and the
 probability of improvement; plus the steps a run needs to reach an env's threshold."""
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import gymnasium as gym
@@ -24,6 +25,21 @@ NORMALIZATION: dict[str, tuple[float, float]] = {
     "LunarLander-v3": (-192.0, 200.0),
     "MountainCarContinuous-v0": (-33.3, 90.0),
 }
+
+
+@contextlib.contextmanager
+def _seeded(seed: int) -> Iterator[np.random.RandomState]:
+    """
+    A seeded RandomState for rliable, with numpy's global generator seeded too and restored after:
+    rliable 1.2's StratifiedBootstrap draws its indices with ``np.random.choice``, not from the
+    ``random_state`` it is given, so without this the intervals change with earlier global draws.
+    """
+    saved = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield np.random.RandomState(seed)
+    finally:
+        np.random.set_state(saved)
 
 
 @dataclass(frozen=True)
@@ -51,12 +67,10 @@ def aggregate_interval(
     """
     matrix = np.asarray(scores, dtype=float)
     matrix = matrix.reshape(-1, 1) if matrix.ndim == 1 else matrix
-    point, interval = rly.get_interval_estimates(
-        {"x": matrix},
-        lambda x: np.array([aggregate(x)]),
-        reps=BOOTSTRAP_REPS,
-        random_state=np.random.RandomState(seed),
-    )
+    with _seeded(seed) as random_state:
+        point, interval = rly.get_interval_estimates(
+            {"x": matrix}, lambda x: np.array([aggregate(x)]), reps=BOOTSTRAP_REPS, random_state=random_state
+        )
     return Interval(float(point["x"][0]), float(interval["x"][0, 0]), float(interval["x"][1, 0]))
 
 
@@ -78,9 +92,10 @@ def iqm_curve(curves: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray
         # rliable's aggregate_iqm (scipy's 25% trimmed mean) of each column, in one call
         return np.asarray(scipy.stats.trim_mean(x, proportiontocut=0.25, axis=0))
 
-    point, interval = rly.get_interval_estimates(
-        {"x": matrix}, per_point, reps=CURVE_BOOTSTRAP_REPS, random_state=np.random.RandomState(seed)
-    )
+    with _seeded(seed) as random_state:
+        point, interval = rly.get_interval_estimates(
+            {"x": matrix}, per_point, reps=CURVE_BOOTSTRAP_REPS, random_state=random_state
+        )
     return point["x"], interval["x"][0], interval["x"][1]
 
 
