@@ -5,6 +5,7 @@ import multiprocessing
 import os
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import gymnasium as gym
@@ -74,6 +75,7 @@ def _worker_process(storage: str, settings: CompareSettings) -> None:
     import torch as th
 
     th.set_num_threads(1)
+    warnings.filterwarnings("ignore", message=".*is experimental.*")  # as sb3_pg.cli.main
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     run_worker(open_grid(storage, settings), settings)
 
