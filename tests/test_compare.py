@@ -41,8 +41,12 @@ def test_comparison_end_to_end_resumes_and_reports_failures(tmp_path, capsys):
     assert "## Failed runs" in report and "| CrashingEnv-v0 | pg_a2c | 0 |" in report
     for row in rows:
         if row["state"] == "complete":
-            assert int(row["steps"]) == 400 and float(row["steps_per_second"]) > 0
-            assert row["curve_steps"].split() == ["200", "400"]
+            # SB3 trains whole rollouts (pg_a2c's CartPole entry: 16 steps x 8 envs), so a run may pass 400
+            assert 400 <= int(row["steps"]) < 400 + 16 * 8 and float(row["steps_per_second"]) > 0
+            curve = [int(step) for step in row["curve_steps"].split()]
+            # every 200 steps, and once more at the end when the last rollout passed 400
+            assert curve[:2] == [200, 400] if row["algo"] == "pg_a2c" else curve == [200, 400]
+            assert curve[-1] == int(row["steps"])
     first = {t.number: t.datetime_complete for t in _study(out).trials if t.state == TrialState.COMPLETE}
     assert len(first) == 4
 
