@@ -1,6 +1,9 @@
 """``sb3-pg tune``: create or resume a study, run trials until it has its total, write the outputs."""
 
 import inspect
+import os
+import socket
+import zlib
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,7 @@ from tuning import report
 from tuning.budget import Places, places, run_worker
 from tuning.objective import TuningObjective
 from tuning.search_space import SEARCH_SPACES
-from tuning.storage import check_storage, open_storage, study_exists
+from tuning.storage import check_storage, is_rdb_url, open_storage, study_exists
 
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "halving", "none")
@@ -90,9 +93,12 @@ def load_or_create(
     """Open the study, creating it with ``settings``; refuse to resume one created with other settings."""
     opened = open_storage(storage, heartbeat_interval)
     existed = study_exists(opened, study_name)
-    # Workers of a shared study must not draw the same candidates: their sampler seed differs by
-    # the number of trials the study holds when they join (the first worker's equals --seed)
+    # Workers of a shared study must not draw the same candidates. On one machine (journal file) the
+    # sampler seed is --seed plus the trials the study holds, so a single worker is reproducible; on
+    # a shared database workers often start together, so the seed also mixes in host and process id
     offset = len(optuna.load_study(study_name=study_name, storage=opened).trials) if existed else 0
+    if is_rdb_url(storage):
+        offset += zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode()) % 1_000_003
     study = optuna.create_study(
         storage=opened,
         study_name=study_name,
