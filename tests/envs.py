@@ -83,21 +83,29 @@ class LateRewardMDP(gym.Env):
         return self.one_hot(self.t, self.k), reward, False, False, {}
 
 
-class NaNRewardEnv(gym.Env):
-    """Rewards are NaN, so training diverges; counts its open instances to check that envs are closed."""
+class _CountingEnv(gym.Env):
+    """A constant observation and a step counter ``t``; subclasses define ``step``."""
 
     observation_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
     action_space = spaces.Discrete(2)
-    n_open: ClassVar[int] = 0
 
     def __init__(self) -> None:
-        NaNRewardEnv.n_open += 1
         self.t = 0
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
         self.t = 0
         return np.zeros(2, dtype=np.float32), {}
+
+
+class NaNRewardEnv(_CountingEnv):
+    """Rewards are NaN, so training diverges; counts its open instances to check that envs are closed."""
+
+    n_open: ClassVar[int] = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        NaNRewardEnv.n_open += 1
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         self.t += 1
@@ -110,16 +118,8 @@ class NaNRewardEnv(gym.Env):
 gym.register("NaNReward-v0", entry_point=NaNRewardEnv)
 
 
-class CrashingEnv(gym.Env):
+class CrashingEnv(_CountingEnv):
     """Raises after a few steps: a run that crashes."""
-
-    observation_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
-    action_space = spaces.Discrete(2)
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        self.t = 0
-        return np.zeros(2, dtype=np.float32), {}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         self.t += 1

@@ -22,6 +22,7 @@ from optuna.trial import FrozenTrial, TrialState
 from tuning.storage import MAX_RETRY
 
 SURPLUS = "surplus"  # user attribute of a trial that was beyond the total when it started
+WORKER, WORKER_TRIAL = "worker", "worker_trial"  # user attributes: which process runs a trial
 
 
 class SurplusTrial(Exception):
@@ -54,18 +55,34 @@ def is_surplus(study: optuna.Study, number: int, n_trials: int) -> bool:
     return sum(t.number < number for t in held.finished + held.active) >= n_trials
 
 
+def record_worker(trial: optuna.Trial) -> None:
+    """
+    Record this process as the trial's worker (``host:pid``), so that a later worker on this host can
+    retry the trial if the process dies. The trial number tells this record from the one a retried
+    trial inherits from the trial it copies.
+    """
+    trial.set_user_attr(WORKER, f"{socket.gethostname()}:{os.getpid()}")
+    trial.set_user_attr(WORKER_TRIAL, trial.number)
+
+
+def release_dead_workers_trials(study: optuna.Study) -> None:
+    """Fail, and queue again, the running trials whose worker died: RDB heartbeats, then dead process ids."""
+    fail_stale_trials(study)  # a no-op without heartbeats (the journal file)
+    fail_orphaned_trials(study)
+
+
 def fail_orphaned_trials(study: optuna.Study) -> None:
     """
     Fail and retry the running trials of dead processes on this host.
 
     Heartbeats cover RDB storages; this covers the journal file, which has none. A trial records
-    its worker as ``host:pid`` (and its own number) when it starts.
+    its worker with :func:`record_worker` when it starts.
     """
     host = socket.gethostname()
     retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker_host, _, pid = str(trial.user_attrs.get("worker", "")).rpartition(":")
-        if trial.user_attrs.get("worker_trial") != trial.number:
+        worker_host, _, pid = str(trial.user_attrs.get(WORKER, "")).rpartition(":")
+        if trial.user_attrs.get(WORKER_TRIAL) != trial.number:
             continue  # not yet started by its worker: a retry still carries the record of the trial it copies
         if worker_host != host or not pid.isdigit() or _is_alive(int(pid)):
             continue
@@ -107,11 +124,11 @@ def run_worker(
         if is_surplus(study, trial.number, n_trials):
             trial.set_user_attr(SURPLUS, True)
             raise SurplusTrial(f"the study already has {n_trials} trials")
+        record_worker(trial)
         return objective(trial)
 
     while True:
-        fail_stale_trials(study)  # RDB heartbeats; a no-op for the journal file
-        fail_orphaned_trials(study)
+        release_dead_workers_trials(study)
         held = places(study.get_trials(deepcopy=False))
         if len(held.finished) >= n_trials:
             return

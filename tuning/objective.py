@@ -7,8 +7,6 @@ the same (less noisy than the last evaluation alone) quantity the trial finally 
 """
 
 import math
-import os
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,10 +61,6 @@ class TuningObjective:
         return SEARCH_SPACES[self.algo].sample(trial, self.extra_params, self.fixed)
 
     def __call__(self, trial: optuna.Trial) -> float:
-        # Which process runs the trial: lets a later worker on this host retry it if the process died.
-        # The trial number tells this record from the one a retried trial inherits.
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
-        trial.set_user_attr("worker_trial", trial.number)
         kwargs = self.model_kwargs(trial)
         seeds = [self.seed + i for i in range(self.n_seeds)]
         envs: list[VecEnv] = []

@@ -94,17 +94,22 @@ class FastForward:
     def _value(self, latent_vf: th.Tensor) -> th.Tensor:
         return F.linear(latent_vf, self.value_net.weight, self.value_net.bias)
 
+    def _logits(self, latent_pi: th.Tensor) -> th.Tensor:
+        """Categorical's normalised logits."""
+        out = F.linear(latent_pi, self.action_net.weight, self.action_net.bias)
+        return out - out.logsumexp(dim=-1, keepdim=True)
+
     def _head(self, latent_pi: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
         """:return: (normalised logits, probabilities) or (mean, std), as torch.distributions computes them"""
-        out = F.linear(latent_pi, self.action_net.weight, self.action_net.bias)
         if self.categorical:
-            logits = out - out.logsumexp(dim=-1, keepdim=True)
+            logits = self._logits(latent_pi)
             return logits, F.softmax(logits, dim=-1)
+        out = F.linear(latent_pi, self.action_net.weight, self.action_net.bias)
         return out, th.ones_like(out) * self.policy.log_std.exp()
 
     def _log_prob(self, first: th.Tensor, second: th.Tensor, actions: th.Tensor) -> th.Tensor:
         if self.categorical:
-            return first.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+            return _categorical_log_prob(first, actions)
         log_prob = -((actions - first) ** 2) / (2 * second**2) - second.log() - _LOG_SQRT_2PI
         return log_prob.sum(dim=1)
 
@@ -141,9 +146,8 @@ class FastForward:
         # probabilities computed lazily there): the order in which autograd sums gradients follows it
         latent_pi, latent_vf = self._latents(obs)
         if self.categorical:
-            out = F.linear(latent_pi, self.action_net.weight, self.action_net.bias)
-            logits = out - out.logsumexp(dim=-1, keepdim=True)
-            log_prob = logits.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+            logits = self._logits(latent_pi)
+            log_prob = _categorical_log_prob(logits, actions)
             values = self._value(latent_vf)
             # Categorical.entropy
             entropy = -(th.clamp(logits, min=th.finfo(logits.dtype).min) * F.softmax(logits, dim=-1)).sum(-1)
@@ -154,3 +158,8 @@ class FastForward:
             # Normal.entropy, summed over independent dimensions
             entropy = (0.5 + 0.5 * math.log(2 * math.pi) + th.log(std)).sum(dim=1)
         return values, log_prob, entropy
+
+
+def _categorical_log_prob(logits: th.Tensor, actions: th.Tensor) -> th.Tensor:
+    """Categorical.log_prob with normalised logits."""
+    return logits.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)

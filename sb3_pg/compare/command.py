@@ -13,16 +13,10 @@ import optuna
 from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
+from sb3_pg.cli import _positive_int
 from sb3_pg.compare.algos import ALGO_NAMES, MODES
-from sb3_pg.compare.queue import CompareSettings, enqueue_missing, grid_trials, open_grid, run_worker
+from sb3_pg.compare.queue import CompareSettings, enqueue_missing, grid_trials, open_grid, run_of, run_worker
 from tuning.storage import check_storage
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text}")
-    return value
 
 
 def add_compare_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -105,9 +99,7 @@ def compare_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     with tqdm(total=len(grid), desc="runs", unit="run", disable=args.no_progress_bar) as bar:
 
         def show() -> None:
-            finished = [
-                t for t in grid_trials(study) if (t.user_attrs["algo"], t.user_attrs["env"], t.user_attrs["seed"]) in wanted
-            ]
+            finished = [t for t in grid_trials(study) if run_of(t) in wanted]
             bar.n = sum(t.state.is_finished() for t in finished)
             bar.refresh()
 

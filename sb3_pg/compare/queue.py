@@ -9,11 +9,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import optuna
-from optuna.storages import fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
 from sb3_pg.compare.runner import train_and_evaluate
-from tuning.budget import SURPLUS, SurplusTrial, fail_orphaned_trials
+from tuning.budget import SURPLUS, SurplusTrial, record_worker, release_dead_workers_trials
 from tuning.storage import open_storage
 
 
@@ -69,8 +68,7 @@ def make_objective(settings: CompareSettings) -> Callable[[optuna.Trial], float]
             # The queue emptied between this worker's look and its ask: not a run of the grid
             trial.set_user_attr(SURPLUS, True)
             raise SurplusTrial("no queued run left")
-        trial.set_user_attr("worker", f"{_host()}:{_pid()}")
-        trial.set_user_attr("worker_trial", trial.number)
+        record_worker(trial)
         algo, env_id, seed = run_of(trial)
         try:
             result = train_and_evaluate(
@@ -91,8 +89,7 @@ def run_worker(study: optuna.Study, settings: CompareSettings, on_run_end: Calla
     """Take queued runs until none is left."""
     objective = make_objective(settings)
     while True:
-        fail_stale_trials(study)
-        fail_orphaned_trials(study)
+        release_dead_workers_trials(study)
         if not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
             return
         study.optimize(objective, n_trials=1, catch=(Exception,))
@@ -106,15 +103,3 @@ def grid_trials(study: optuna.Study) -> list[FrozenTrial]:
         if "algo" in trial.user_attrs and not trial.user_attrs.get(SURPLUS):
             latest[run_of(trial)] = trial
     return list(latest.values())
-
-
-def _host() -> str:
-    import socket
-
-    return socket.gethostname()
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()
