@@ -13,7 +13,7 @@ from sb3_pg.a2c import A2C
 from sb3_pg.cli import main
 from sb3_pg.compare import stats
 from sb3_pg.compare.algos import EQUAL_HYPERPARAMETERS, run_config
-from sb3_pg.compare.queue import CompareSettings, grid_study_name
+from sb3_pg.compare.queue import CompareSettings, grid_study_name, run_of
 from tuning.storage import open_storage
 
 ARGS = ["--algos", "pg_a2c", "sb3_a2c", "--seeds", "2", "--timesteps", "400", "--eval-freq", "200", "--eval-episodes", "1"]
@@ -24,7 +24,7 @@ def _study(out):
     return optuna.load_study(study_name=grid_study_name(settings), storage=open_storage(str(out / "runs.log")))
 
 
-def test_comparison_end_to_end_resumes_and_reports_failures(tmp_path, capsys):
+def test_comparison_end_to_end_resumes_and_reports_failures(tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
     argv = ["compare", "--envs", "CartPole-v1", "CrashingEnv-v0", *ARGS, "--out", str(out), "--no-progress-bar"]
     assert main([*argv, "--n-workers", "2"]) == 0
@@ -57,6 +57,25 @@ def test_comparison_end_to_end_resumes_and_reports_failures(tmp_path, capsys):
     study = _study(out)
     assert {t.number: t.datetime_complete for t in study.trials if t.state == TrialState.COMPLETE} == first
     assert sum(t.state == TrialState.FAIL for t in study.trials) == 8
+
+    # A changed config entry: its stored runs are stale and run again; the others are still reused
+    from sb3_pg.compare import algos
+
+    load_config = algos.load_config
+
+    def changed(path):
+        config = load_config(path)
+        if path.name == "pg_a2c.yml":
+            config["CartPole-v1"] = {**config["CartPole-v1"], "gamma": 0.98}
+        return config
+
+    monkeypatch.setattr(algos, "load_config", changed)
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "8 runs: 2 already done or running elsewhere, 6 queued" in capsys.readouterr().out
+    rerun = [t for t in _study(out).trials if t.state == TrialState.COMPLETE and t.number not in first]
+    assert sorted(run_of(t)[:2] for t in rerun) == [("pg_a2c", "CartPole-v1")] * 2
+    assert len(list(csv.DictReader((out / "results.csv").open()))) == 8
 
 
 def test_two_envs_give_an_aggregate(tmp_path):

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 import torch as th
+from gymnasium import spaces
+from scipy import stats
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.envs import IdentityEnvMultiBinary, IdentityEnvMultiDiscrete, SimpleMultiObsEnv
 from stable_baselines3.common.policies import ActorCriticPolicy
@@ -66,30 +68,95 @@ def test_dropout_policy_switches_modes():
     assert model.policy.training  # train() ran last, in training mode
 
 
-def test_discrete_actions_follow_the_policy_distribution():
-    """Chi-square test of 20,000 sampled actions against the policy's probabilities."""
-    model = A2C("MlpPolicy", make_vec_env("Acrobot-v1", n_envs=1), seed=0)
+def _far_from_uniform(model):
     with th.no_grad():
-        model.policy.action_net.weight.mul_(100)  # a far-from-uniform distribution
-    obs = np.repeat(model.observation_space.sample()[None], 20_000, axis=0)
-    actions, _, log_probs = model._fast_forward().act(obs, model.device)
-    probs = model.policy.get_distribution(th.as_tensor(obs[:1])).distribution.probs[0].detach().numpy()
-    counts = np.bincount(actions.numpy(), minlength=len(probs))
-    expected = probs * len(obs)
-    chi2 = ((counts - expected) ** 2 / expected).sum()
-    assert chi2 < 13.8  # 99.9% quantile of chi-square with 2 degrees of freedom
-    np.testing.assert_allclose(log_probs.numpy(), np.log(probs)[actions.numpy()], rtol=1e-5)
+        model.policy.action_net.weight.mul_(5)
+        if hasattr(model.policy, "log_std"):
+            model.policy.log_std.copy_(th.linspace(-1.0, 0.5, model.policy.log_std.numel()))
+    return model
 
 
-def test_continuous_actions_follow_the_policy_distribution():
-    """Mean and standard deviation of 20,000 sampled actions against the policy's Gaussian."""
-    model = A2C("MlpPolicy", "LunarLanderContinuous-v3", seed=0)
+ROLLOUT_PATHS = {
+    # name: (make the model, which rollout path it must take)
+    "Discrete-numpy": (lambda: A2C("MlpPolicy", "Acrobot-v1", seed=0), "numpy"),
+    "Discrete-torch": (lambda: A2C("MlpPolicy", "Acrobot-v1", seed=0, exact_rollouts=True), "torch"),
+    "Box-numpy": (lambda: Reinforce("MlpPolicy", "LunarLanderContinuous-v3", seed=0), "numpy"),
+    "Box-torch": (lambda: A2C("MlpPolicy", "LunarLanderContinuous-v3", seed=0, exact_rollouts=True), "torch"),
+    "Box-relu-numpy": (
+        lambda: A2C("MlpPolicy", "Pendulum-v1", seed=0, policy_kwargs=dict(activation_fn=th.nn.ReLU)),
+        "numpy",
+    ),
+    "MultiDiscrete-sb3": (lambda: A2C("MlpPolicy", IdentityEnvMultiDiscrete(3), seed=0), "sb3"),
+    "MultiBinary-sb3": (lambda: Reinforce("MlpPolicy", IdentityEnvMultiBinary(3), seed=0), "sb3"),
+}
+
+
+@pytest.mark.parametrize("name", list(ROLLOUT_PATHS))
+def test_rollout_actions_follow_the_policy_distribution(name):
+    """20,000 actions from the rollout path (whichever it is) against SB3's distribution of the policy:
+    chi-square per action dimension for discrete spaces, Kolmogorov-Smirnov per dimension for Box;
+    and the stored log-probabilities and values are the policy's."""
+    make_model, path = ROLLOUT_PATHS[name]
+    model = _far_from_uniform(make_model())
+    assert (model._numpy_actor() is not None) == (path == "numpy")
+    assert (model._fast_forward() is not None) == (path != "sb3")
+    n = 20_000
+    obs = np.repeat(model.observation_space.sample()[None], n, axis=0)
+    actions, _, values, log_probs = model._act(obs)
+    obs_tensor = th.as_tensor(obs[:1]).float()
+    distribution = model.policy.get_distribution(obs_tensor).distribution
+    if isinstance(model.action_space, spaces.Box):
+        mean, std = distribution.mean[0].detach().numpy(), distribution.stddev[0].detach().numpy()
+        for dim in range(actions.shape[1]):
+            assert stats.kstest((actions[:, dim] - mean[dim]) / std[dim], "norm").pvalue > 1e-3, dim
+    else:
+        actions = actions.reshape(n, -1)
+        if isinstance(model.action_space, spaces.MultiBinary):
+            probs = [np.array([1 - p, p]) for p in distribution.probs[0].detach().numpy()]
+        elif isinstance(model.action_space, spaces.MultiDiscrete):
+            probs = [d.probs[0].detach().numpy() for d in distribution]
+        else:
+            probs = [distribution.probs[0].detach().numpy()]
+        for dim, p in enumerate(probs):
+            counts = np.bincount(actions[:, dim].astype(int), minlength=len(p))
+            assert min(p) * n >= 5  # chi-square's approximation holds
+            p = p.astype(np.float64)
+            assert stats.chisquare(counts, p / p.sum() * n).pvalue > 1e-3, dim
+    # Log-probabilities and values as the policy computes them for these actions
     with th.no_grad():
-        model.policy.log_std.copy_(th.tensor([-1.0, 0.5]))
-    obs = np.repeat(model.observation_space.sample()[None], 20_000, axis=0)
-    actions, _, _ = model._fast_forward().act(obs, model.device)
-    distribution = model.policy.get_distribution(th.as_tensor(obs[:1])).distribution
-    mean, std = distribution.mean[0].detach().numpy(), distribution.stddev[0].detach().numpy()
-    # 5 standard errors
-    assert np.all(np.abs(actions.numpy().mean(axis=0) - mean) < 5 * std / np.sqrt(len(obs)))
-    assert np.all(np.abs(actions.numpy().std(axis=0) / std - 1) < 5 / np.sqrt(2 * len(obs)))
+        eval_actions = th.as_tensor(actions[:100])
+        if isinstance(model.action_space, spaces.Discrete):
+            eval_actions = eval_actions.long().flatten()
+        expected_values, expected_log_probs, _ = model.policy.evaluate_actions(th.as_tensor(obs[:100]).float(), eval_actions)
+    np.testing.assert_allclose(log_probs[:100].numpy(), expected_log_probs.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(values[:100].numpy(), expected_values.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_numpy_actor_follows_parameter_updates_and_loads(tmp_path):
+    """The NumPy actor views the policy's parameters: after training, loading or replacing parameters,
+    it computes what the policy computes."""
+    model = A2C("MlpPolicy", "CartPole-v1", seed=0)
+    obs = np.stack([model.observation_space.sample() for _ in range(32)])
+
+    def check(model):
+        actor = model._numpy_actor()
+        assert actor is not None
+        expected = model.policy.predict_values(th.as_tensor(obs)).detach()
+        th.testing.assert_close(actor.predict_values(obs), expected, rtol=1e-5, atol=1e-6)
+
+    model.learn(500)
+    check(model)
+    other = A2C("MlpPolicy", "CartPole-v1", seed=1).learn(100)
+    model.set_parameters(other.get_parameters())
+    model.learn(10)  # a rollout takes the views again
+    check(model)
+    model.save(tmp_path / "model.zip")
+    loaded = A2C.load(tmp_path / "model.zip", env=make_vec_env("CartPole-v1"))
+    loaded.learn(10)
+    check(loaded)
+
+
+def test_numpy_rollouts_are_reproducible_with_a_seed():
+    runs = [A2C("MlpPolicy", "CartPole-v1", seed=3).learn(200) for _ in range(2)]
+    for p, q in zip(runs[0].policy.parameters(), runs[1].policy.parameters(), strict=True):
+        assert th.equal(p, q)

@@ -92,10 +92,14 @@ def test_study_end_to_end_and_resume(tmp_path, algo, capsys):
     assert len(study.trials) == 3
 
 
-def test_normalized_study_writes_normalize_in_its_entry(tmp_path):
-    assert _cli(tmp_path, "pg_a2c", 1, "--normalize", "--env", "Pendulum-v1") == 0
+def test_normalized_study_writes_normalize_and_fixed_arguments_in_its_entry(tmp_path):
+    # Models mutate the policy_kwargs they get (SB3 adds its optimizer class): the study's stored
+    # settings must not see that
+    fixed = ["use_sde=true", "policy_kwargs={log_std_init: -2, ortho_init: false}"]
+    assert _cli(tmp_path, "pg_a2c", 1, "--normalize", "--env", "Pendulum-v1", "--fixed", *fixed) == 0
     entry = yaml.safe_load((tmp_path / "best.yml").read_text())["Pendulum-v1"]
-    assert entry["normalize"] is True
+    assert entry["normalize"] is True and entry["use_sde"] is True
+    assert entry["policy_kwargs"]["log_std_init"] == -2 and "vf" in entry["policy_kwargs"]["net_arch"]
 
 
 def test_resume_with_other_settings_is_refused(tmp_path, capsys):

@@ -10,6 +10,7 @@ values recorded by ``trial.set_user_attr``.
 Extending: ``SEARCH_SPACES["pg_a2c"].add(Hyperparameter("vf_coef", sample_vf_coef, ("vf_coef",)))``.
 """
 
+import copy
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +34,8 @@ class Hyperparameter:
 
     :param name: the name users give to ``--extra-params`` and see in reports
     :param sample: suggests the values and returns the model keyword arguments they set
-    :param keys: the model keyword arguments it sets: fixing any of them (``--fixed``) removes it from the search
+    :param keys: the model keyword arguments it sets, nested ones dotted (``policy_kwargs.net_arch``):
+        fixing any of them (``--fixed``) removes it from the search
     :param default_on: sampled unless switched off; the others are switched on with ``--extra-params``
     :param needs_critic: sampled only when the model has a learned critic
     """
@@ -74,7 +76,7 @@ class SearchSpace:
         return [
             h
             for h in self.hyperparameters.values()
-            if (h.default_on or h.name in extra) and not any(key in fixed for key in h.keys)
+            if (h.default_on or h.name in extra) and not any(_is_set(fixed, key) for key in h.keys)
         ]
 
     def sample(self, trial: BaseTrial, extra: Iterable[str] = (), fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -86,7 +88,7 @@ class SearchSpace:
         :param fixed: model keyword arguments that are not searched; they override sampled ones
         :return: the model keyword arguments (without ``policy``, ``env`` and ``seed``)
         """
-        fixed = dict(fixed or {})
+        fixed = copy.deepcopy(dict(fixed or {}))  # models mutate their policy_kwargs (as SB3's do)
         kwargs: dict[str, Any] = {}
         for hyperparameter in self.active(extra, fixed):
             if hyperparameter.needs_critic and not self.has_critic({**kwargs, **fixed}):
@@ -100,7 +102,7 @@ class SearchSpace:
         Model keyword arguments from a finished trial's ``params`` (RL Zoo's "converter"): each
         hyperparameter is replayed on a ``FixedTrial``; one whose values the trial lacks was not sampled.
         """
-        fixed = dict(fixed or {})
+        fixed = copy.deepcopy(dict(fixed or {}))  # models mutate their policy_kwargs (as SB3's do)
         trial = FixedTrial(dict(params))
         kwargs: dict[str, Any] = {}
         for hyperparameter in self.active(self.optional, fixed):
@@ -114,6 +116,14 @@ class SearchSpace:
     def has_critic(self, kwargs: Mapping[str, Any]) -> bool:
         """Whether a model with these arguments learns a value function."""
         return self.algo is A2C or kwargs.get("baseline", "value") == "value"
+
+
+def _is_set(kwargs: Mapping[str, Any], dotted_key: str) -> bool:
+    """Whether ``kwargs`` sets ``dotted_key`` (``"policy_kwargs.net_arch"``: a key of a nested dict)."""
+    head, _, rest = dotted_key.partition(".")
+    if head not in kwargs:
+        return False
+    return not rest or (isinstance(kwargs[head], Mapping) and _is_set(kwargs[head], rest))
 
 
 def merge_kwargs(into: dict[str, Any], update: Mapping[str, Any]) -> None:
@@ -191,7 +201,7 @@ def _space(
         Hyperparameter("learning_rate", sample_learning_rate, ("learning_rate",)),
         Hyperparameter("critic_learning_rate", sample_critic_learning_rate, ("critic_learning_rate",), needs_critic=True),
         Hyperparameter("gamma", sample_gamma, ("gamma",)),
-        Hyperparameter("critic_size", sample_critic_size, ("policy_kwargs",), needs_critic=True),
+        Hyperparameter("critic_size", sample_critic_size, ("policy_kwargs.net_arch",), needs_critic=True),
         Hyperparameter("n_steps", _sample_n_steps(*n_steps_exp), ("n_steps",), default_on=False),
         Hyperparameter("ent_coef", sample_ent_coef, ("ent_coef",), default_on=False),
         Hyperparameter("max_grad_norm", sample_max_grad_norm, ("max_grad_norm",), default_on=False),

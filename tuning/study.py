@@ -1,5 +1,6 @@
 """``sb3-pg tune``: create or resume a study, run trials until it has its total, write the outputs."""
 
+import copy
 import inspect
 import os
 import socket
@@ -65,7 +66,7 @@ def validate(settings: TuneSettings, storage: str) -> None:
     # Wrong values of fixed arguments (types, ranges, spaces) fail here, not in every trial
     env = gym.make(settings.env_id)
     try:
-        space.algo("MlpPolicy", env, device="cpu", **settings.fixed)
+        space.algo("MlpPolicy", env, device="cpu", **copy.deepcopy(settings.fixed))  # models mutate policy_kwargs
     except (ValueError, TypeError, AssertionError) as error:
         raise ValueError(f"argument --fixed: {error}") from None
     finally:

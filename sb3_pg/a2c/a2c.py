@@ -10,6 +10,7 @@ from torch.nn import functional as F
 
 from sb3_pg.a2c.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 from sb3_pg.common.buffers import CRITIC_TARGETS, PGDictRolloutBuffer, PGRolloutBuffer
+from sb3_pg.common.fast_optim import clip_grad_norm, optimizer_step
 from sb3_pg.common.on_policy import ActorCriticAlgorithm
 from sb3_pg.common.validation import check_choice, check_range
 
@@ -71,6 +72,10 @@ class A2C(ActorCriticAlgorithm):
     :param critic_learning_rate: The critic's learning rate (float or schedule); when set, the actor
         and the critic get separate optimizers. ``None``: one joint optimizer, as SB3
     :param n_critic_updates: Number of critic gradient steps per update (separate optimizers only)
+    :param exact_rollouts: Sample rollout actions with SB3's torch code and random stream (``True``),
+        so that a run reproduces SB3's to the bit, or, where the policy allows it (``MlpPolicy`` with
+        Discrete or Box actions, CPU), with a NumPy forward pass on the policy's own parameters
+        (``False``, faster; same distribution, another random stream). See ``sb3_pg/common/numpy_actor.py``
     :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
         the reported success rate, mean episode length, and mean reward over
     :param tensorboard_log: the log location for tensorboard (if None, no logging)
@@ -110,6 +115,7 @@ class A2C(ActorCriticAlgorithm):
         critic_target: str = "td_lambda",
         critic_learning_rate: float | Schedule | None = None,
         n_critic_updates: int = 1,
+        exact_rollouts: bool = False,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
         policy_kwargs: dict[str, Any] | None = None,
@@ -145,6 +151,7 @@ class A2C(ActorCriticAlgorithm):
         self.critic_target = critic_target
         self.critic_learning_rate = critic_learning_rate
         self.n_critic_updates = n_critic_updates
+        self.exact_rollouts = exact_rollouts
         self._check_arguments(rms_prop_eps, use_rms_prop)
 
         # Update optimizer inside the policy if we want to use RMSProp
@@ -232,16 +239,16 @@ class A2C(ActorCriticAlgorithm):
                 self.policy.optimizer.zero_grad()
                 loss.backward()
                 if self.max_grad_norm is not None:
-                    th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
-                self.policy.optimizer.step()
+                    clip_grad_norm(self.policy.parameters(), self.max_grad_norm)
+                optimizer_step(self.policy.optimizer)
                 value_loss_value = value_loss.item()
             else:
                 actor_loss = policy_loss + self.ent_coef * entropy_loss
                 self.policy.optimizer.zero_grad()
                 actor_loss.backward()
                 if self.max_grad_norm is not None:
-                    th.nn.utils.clip_grad_norm_(self._actor_params, self.max_grad_norm)
-                self.policy.optimizer.step()
+                    clip_grad_norm(self._actor_params, self.max_grad_norm)
+                optimizer_step(self.policy.optimizer)
                 value_loss_value = self._train_critic(rollout_data.observations, rollout_data.returns)[0]
 
         explained_var = explained_variance(self.rollout_buffer.values.flatten(), self.rollout_buffer.returns.flatten())

@@ -42,9 +42,14 @@ _MODE_FREE_MODULES = (
 
 
 def _run(layers: nn.Sequential, x: th.Tensor) -> th.Tensor:
-    # nn.Linear.forward is F.linear; other layers (activations) are called as modules
+    # nn.Linear.forward is F.linear and nn.Tanh.forward th.tanh; other layers are called as modules
     for layer in layers:
-        x = F.linear(x, layer.weight, layer.bias) if type(layer) is nn.Linear else layer(x)
+        if type(layer) is nn.Linear:
+            x = F.linear(x, layer.weight, layer.bias)
+        elif type(layer) is nn.Tanh:
+            x = th.tanh(x)
+        else:
+            x = layer(x)
     return x
 
 

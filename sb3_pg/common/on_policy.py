@@ -17,7 +17,9 @@ from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
 from sb3_pg.common.fast_forward import FastForward
-from sb3_pg.common.validation import check_learning_rate, check_positive_int, check_range, check_spaces
+from sb3_pg.common.fast_optim import clip_grad_norm, optimizer_step
+from sb3_pg.common.numpy_actor import NumpyActor
+from sb3_pg.common.validation import check_choice, check_learning_rate, check_positive_int, check_range, check_spaces
 
 
 def _zero_observation(space: spaces.Space) -> Any:
@@ -73,7 +75,9 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
     n_critic_updates: int
     _critic_params: list[th.nn.Parameter]
     _actor_params: list[th.nn.Parameter]
-    _fast: tuple[ActorCriticPolicy, FastForward | None] | None = None
+    exact_rollouts: bool = False
+    # The policy the fast paths below were built for, its fast forward pass and its NumPy actor
+    _fast: tuple[ActorCriticPolicy, FastForward | None, NumpyActor | None] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         try:
@@ -97,6 +101,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         if self.critic_learning_rate is not None:
             check_learning_rate("critic_learning_rate", self.critic_learning_rate)
         check_positive_int("n_critic_updates", self.n_critic_updates)
+        check_choice("exact_rollouts", self.exact_rollouts, (True, False))
         if self.rollout_buffer_kwargs is not None and not isinstance(self.rollout_buffer_kwargs, dict):
             raise ValueError(f"`rollout_buffer_kwargs` must be a dict or None; got {self.rollout_buffer_kwargs!r}")
 
@@ -158,8 +163,8 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         self.critic_optimizer.zero_grad()
         value_loss.backward()
         if self.max_grad_norm is not None:
-            th.nn.utils.clip_grad_norm_(self._critic_params, self.max_grad_norm)
-        self.critic_optimizer.step()
+            clip_grad_norm(self._critic_params, self.max_grad_norm)
+        optimizer_step(self.critic_optimizer)
         return value_loss.item()
 
     def _train_critic(self, observations: PyTorchObs, returns: th.Tensor) -> list[float]:
@@ -182,11 +187,24 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         # Rebuilt from the policy by _setup_model and on first use
         return [*super()._excluded_save_params(), "_actor_params", "_critic_params", "_fast"]
 
+    def _fast_paths(self) -> tuple[ActorCriticPolicy, FastForward | None, NumpyActor | None]:
+        if self._fast is None or self._fast[0] is not self.policy:
+            fast = FastForward.build(self.policy)
+            actor = None
+            if not self.exact_rollouts:
+                # Seeded from torch's generator, which set_random_seed seeds: runs stay reproducible
+                rng = np.random.default_rng(int(th.randint(0, 2**62, (1,)).item()))
+                actor = NumpyActor.build(fast, rng)
+            self._fast = (self.policy, fast, actor)
+        return self._fast
+
     def _fast_forward(self) -> FastForward | None:
         """The fast forward pass for the current policy, or None where SB3's standard path is needed."""
-        if self._fast is None or self._fast[0] is not self.policy:
-            self._fast = (self.policy, FastForward.build(self.policy))
-        return self._fast[1]
+        return self._fast_paths()[1]
+
+    def _numpy_actor(self) -> NumpyActor | None:
+        """The NumPy rollout actor for the current policy, or None (``exact_rollouts``, or not supported)."""
+        return self._fast_paths()[2]
 
     def _set_training_mode(self, mode: bool) -> None:
         # Module.train() walks every submodule: skip it where the mode changes nothing
@@ -201,13 +219,16 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         :param observations: the vec env's last observations
         :return: (actions as stored, actions sent to the env, values, log-probabilities)
         """
-        fast = self._fast_forward()
-        if fast is not None:
-            actions_tensor, values, log_probs = fast.act(observations, self.device)
+        actor, fast = self._numpy_actor(), self._fast_forward()
+        if actor is not None:
+            actions, values, log_probs = actor.act(observations)
         else:
-            with th.no_grad():
-                actions_tensor, values, log_probs = self.policy(obs_as_tensor(observations, self.device))
-        actions = actions_tensor.cpu().numpy()
+            if fast is not None:
+                actions_tensor, values, log_probs = fast.act(observations, self.device)
+            else:
+                with th.no_grad():
+                    actions_tensor, values, log_probs = self.policy(obs_as_tensor(observations, self.device))
+            actions = actions_tensor.cpu().numpy()
         clipped_actions = actions
         if isinstance(self.action_space, spaces.Box):
             if self.policy.squash_output:
@@ -219,6 +240,9 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
 
     def _predict_values(self, observations: Any) -> th.Tensor:
         """``V(s)`` of a batch of vec-env observations, without gradient."""
+        actor = self._numpy_actor()
+        if actor is not None:
+            return actor.predict_values(observations)
         fast = self._fast_forward()
         if fast is not None:
             return fast.predict_values(observations, self.device)
@@ -256,6 +280,9 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         assert self._last_obs is not None, "No previous observation was provided"
         # Switch to eval mode (this affects batch norm / dropout)
         self._set_training_mode(False)
+        actor = self._numpy_actor()
+        if actor is not None:
+            actor.refresh()
 
         n_steps = 0
         rollout_buffer.reset()

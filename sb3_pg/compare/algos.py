@@ -7,6 +7,8 @@ variant is its base algorithm's entry plus the variant's change), SB3's from the
 so that ``pg_a2c`` and ``sb3_a2c`` differ only in speed.
 """
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,12 @@ class RunConfig:
     n_timesteps: int
     normalize: dict[str, Any] | None  # VecNormalize arguments, or None for no normalization
     source: str  # where the hyperparameters come from, for the report
+    fingerprint: str  # changes when the set-up does: stored runs of another set-up are not reused
+
+
+def _fingerprint(algo_class: type[OnPolicyAlgorithm], *parts: Any) -> str:
+    text = json.dumps([algo_class.__module__, algo_class.__qualname__, *parts], sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def run_config(algo: str, env_id: str, mode: str) -> RunConfig:
@@ -57,9 +65,12 @@ def run_config(algo: str, env_id: str, mode: str) -> RunConfig:
     if mode == "equal":
         shared = dict(EQUAL_HYPERPARAMETERS)
         n_envs = shared.pop("n_envs")
-        return RunConfig(algo_class, {**shared, **base_kwargs}, n_envs, 100_000, None, "shared (equal mode)")
+        kwargs = {**shared, **base_kwargs}
+        fingerprint = _fingerprint(algo_class, kwargs, n_envs)
+        return RunConfig(algo_class, kwargs, n_envs, 100_000, None, "shared (equal mode)", fingerprint)
     config = load_config(path)
     entry = dict(config.get(env_id, config.get("default", {})))
+    fingerprint = _fingerprint(algo_class, entry, base_kwargs)
     source = f"{path.parent.name}/{path.name}" + ("" if env_id in config else " (default entry)")
     n_envs = int(entry.pop("n_envs", 1))
     n_timesteps = int(float(entry.pop("n_timesteps", 100_000)))
@@ -68,7 +79,7 @@ def run_config(algo: str, env_id: str, mode: str) -> RunConfig:
     if isinstance(entry.get("policy_kwargs"), str):
         entry["policy_kwargs"] = parse_policy_kwargs(entry["policy_kwargs"])
     kwargs = ZooExperimentManager._preprocess_schedules({**entry, **base_kwargs})
-    return RunConfig(algo_class, kwargs, n_envs, n_timesteps, normalize, source)
+    return RunConfig(algo_class, kwargs, n_envs, n_timesteps, normalize, source, fingerprint)
 
 
 def _normalize_kwargs(normalize: bool | str | dict) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from sb3_pg.cli import _positive_int
 from sb3_pg.compare.algos import ALGO_NAMES, MODES
-from sb3_pg.compare.queue import CompareSettings, enqueue_missing, grid_trials, open_grid, run_of, run_worker
+from sb3_pg.compare.queue import CompareSettings, Fingerprints, enqueue_missing, grid_trials, open_grid, run_of, run_worker
 from tuning.storage import check_storage
 
 
@@ -86,7 +86,8 @@ def compare_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_grid(storage, settings)
     grid = [(algo, env_id, seed) for env_id in args.envs for algo in args.algos for seed in range(args.seeds)]
-    queued = enqueue_missing(study, grid)
+    fingerprints = Fingerprints(settings)
+    queued = enqueue_missing(study, grid, fingerprints)
     print(f"{len(grid)} runs: {len(grid) - queued} already done or running elsewhere, {queued} queued ({storage})")
 
     helpers = [
@@ -99,21 +100,21 @@ def compare_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     with tqdm(total=len(grid), desc="runs", unit="run", disable=args.no_progress_bar) as bar:
 
         def show() -> None:
-            finished = [t for t in grid_trials(study) if run_of(t) in wanted]
+            finished = [t for t in grid_trials(study, fingerprints) if run_of(t) in wanted]
             bar.n = sum(t.state.is_finished() for t in finished)
             bar.refresh()
 
         show()
         run_worker(study, settings, on_run_end=show)
         # Wait for the runs other workers still have
-        while any(t.state == TrialState.RUNNING for t in grid_trials(study)) and helpers:
+        while any(t.state == TrialState.RUNNING for t in grid_trials(study, fingerprints)) and helpers:
             time.sleep(1.0)
             show()
         for helper in helpers:
             helper.join()
         show()
 
-    runs = [r for r in report.collect(grid_trials(study)) if (r.algo, r.env_id, r.seed) in wanted]
+    runs = [r for r in report.collect(grid_trials(study, fingerprints)) if (r.algo, r.env_id, r.seed) in wanted]
     path = report.write_report(runs, args.algos, args.envs, settings, args.out)
     print(report.summary(runs, args.algos, args.envs))
     print(f"report: {path}; figures and results.csv in {args.out}{os.sep}")

@@ -11,6 +11,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from sb3_pg.compare.algos import run_config
 from sb3_pg.compare.runner import train_and_evaluate
 from tuning.budget import SURPLUS, SurplusTrial, record_worker, release_dead_workers_trials
 from tuning.storage import open_storage
@@ -49,16 +50,40 @@ def open_grid(storage: str, settings: CompareSettings) -> optuna.Study:
     return study
 
 
-def enqueue_missing(study: optuna.Study, runs: Iterable[Run]) -> int:
-    """Enqueue the runs that are neither finished nor queued or running (failed ones run again); return how many."""
+class Fingerprints:
+    """The fingerprint of each (algorithm, env) set-up under the study's settings, computed once."""
+
+    def __init__(self, settings: CompareSettings):
+        self.mode = settings.mode
+        self._cache: dict[tuple[str, str], str] = {}
+
+    def __call__(self, algo: str, env_id: str) -> str:
+        if (algo, env_id) not in self._cache:
+            self._cache[algo, env_id] = run_config(algo, env_id, self.mode).fingerprint
+        return self._cache[algo, env_id]
+
+    def current(self, trial: FrozenTrial) -> bool:
+        """Whether the trial ran (or will run) the current set-up of its algorithm and env."""
+        algo, env_id, _ = run_of(trial)
+        return trial.user_attrs.get("config") == self(algo, env_id)
+
+
+def enqueue_missing(study: optuna.Study, runs: Iterable[Run], fingerprints: Fingerprints) -> int:
+    """
+    Enqueue the runs that are neither finished nor queued or running with their current set-up
+    (failed ones, and those of a changed config, run again); return how many.
+    """
     present = {
         run_of(t)
         for t in study.get_trials(deepcopy=False)
-        if "algo" in t.user_attrs and t.state in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
+        if "algo" in t.user_attrs
+        and t.state in (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
+        and fingerprints.current(t)
     }
     missing = [run for run in runs if run not in present]
     for algo, env_id, seed in missing:
-        study.enqueue_trial({}, user_attrs={"algo": algo, "env": env_id, "seed": seed})
+        config = fingerprints(algo, env_id)
+        study.enqueue_trial({}, user_attrs={"algo": algo, "env": env_id, "seed": seed, "config": config})
     return len(missing)
 
 
@@ -70,6 +95,8 @@ def make_objective(settings: CompareSettings) -> Callable[[optuna.Trial], float]
             raise SurplusTrial("no queued run left")
         record_worker(trial)
         algo, env_id, seed = run_of(trial)
+        # What this run trains, should the config have changed since the run was queued
+        trial.set_user_attr("config", run_config(algo, env_id, settings.mode).fingerprint)
         try:
             result = train_and_evaluate(
                 algo, env_id, seed, settings.mode, settings.timesteps, settings.eval_freq, settings.eval_episodes
@@ -96,10 +123,10 @@ def run_worker(study: optuna.Study, settings: CompareSettings, on_run_end: Calla
         on_run_end()
 
 
-def grid_trials(study: optuna.Study) -> list[FrozenTrial]:
-    """The latest trial of each run (a failed run that ran again counts once)."""
+def grid_trials(study: optuna.Study, fingerprints: Fingerprints) -> list[FrozenTrial]:
+    """The latest trial of each run with its current set-up (a failed run that ran again counts once)."""
     latest: dict[Run, FrozenTrial] = {}
     for trial in study.get_trials(deepcopy=False):
-        if "algo" in trial.user_attrs and not trial.user_attrs.get(SURPLUS):
+        if "algo" in trial.user_attrs and not trial.user_attrs.get(SURPLUS) and fingerprints.current(trial):
             latest[run_of(trial)] = trial
     return list(latest.values())

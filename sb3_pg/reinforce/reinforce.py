@@ -9,6 +9,7 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Rollout
 from stable_baselines3.common.utils import explained_variance
 
 from sb3_pg.common.buffers import BASELINES, DictEpisodicRolloutBuffer, EpisodicRolloutBuffer
+from sb3_pg.common.fast_optim import clip_grad_norm, optimizer_step
 from sb3_pg.common.on_policy import ActorCriticAlgorithm
 from sb3_pg.common.validation import check_choice
 from sb3_pg.reinforce.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
@@ -77,6 +78,10 @@ class Reinforce(ActorCriticAlgorithm):
     :param rollout_buffer_class: Rollout buffer class to use, a subclass of ``EpisodicRolloutBuffer``
         (or ``DictEpisodicRolloutBuffer``). If ``None``, it will be automatically selected.
     :param rollout_buffer_kwargs: Keyword arguments to pass to the rollout buffer on creation.
+    :param exact_rollouts: Sample rollout actions with SB3's torch code and random stream (``True``),
+        so that a run reproduces SB3's to the bit, or, where the policy allows it (``MlpPolicy`` with
+        Discrete or Box actions, CPU), with a NumPy forward pass on the policy's own parameters
+        (``False``, faster; same distribution, another random stream). See ``sb3_pg/common/numpy_actor.py``
     :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
         the reported success rate, mean episode length, and mean reward over
     :param tensorboard_log: the log location for tensorboard (if None, no logging)
@@ -118,6 +123,7 @@ class Reinforce(ActorCriticAlgorithm):
         sde_sample_freq: int = -1,
         rollout_buffer_class: type[RolloutBuffer] | None = None,
         rollout_buffer_kwargs: dict[str, Any] | None = None,
+        exact_rollouts: bool = False,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
         policy_kwargs: dict[str, Any] | None = None,
@@ -155,6 +161,7 @@ class Reinforce(ActorCriticAlgorithm):
         self.critic_learning_rate = critic_learning_rate
         self.n_critic_updates = n_critic_updates
         self.normalize_advantage = normalize_advantage
+        self.exact_rollouts = exact_rollouts
         self._check_arguments()
 
         if _init_setup_model:
@@ -275,8 +282,8 @@ class Reinforce(ActorCriticAlgorithm):
         self.policy.optimizer.zero_grad()
         loss.backward()
         if self.max_grad_norm is not None:
-            th.nn.utils.clip_grad_norm_(self._actor_params, self.max_grad_norm)
-        self.policy.optimizer.step()
+            clip_grad_norm(self._actor_params, self.max_grad_norm)
+        optimizer_step(self.policy.optimizer)
 
         value_losses = self._train_critic(rollout_data.observations, rollout_data.returns)
 
