@@ -5,8 +5,9 @@ Usage: python benchmarks/throughput.py [--envs CartPole-v1 LunarLander-v3 Pendul
 
 For each env and number of envs, in one process, alternating the cases over ``--repetitions``
 rounds: bare vec-env steps with random actions, the "act-only" ceiling (env + one SB3 policy
-forward per step), SB3's A2C, sb3_pg's A2C (both with SB3's default A2C hyperparameters) and
-sb3_pg's REINFORCE (defaults). Prints median steps/s, min-max and the ratio of medians to SB3's
+forward per step), SB3's A2C, sb3_pg's A2C (both with SB3's default A2C hyperparameters; also with
+``exact_rollouts=True``, the torch rollout path that reproduces SB3's random stream) and sb3_pg's
+REINFORCE (defaults). Prints median steps/s, min-max and the ratio of medians to SB3's
 A2C; then the peak resident memory of a training run of each algorithm, each in a fresh process.
 One torch thread throughout.
 """
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,12 @@ from stable_baselines3.common.utils import obs_as_tensor
 
 from sb3_pg import A2C, Reinforce
 
-ALGOS: dict[str, Callable[..., OnPolicyAlgorithm]] = {"sb3_a2c": sb3.A2C, "pg_a2c": A2C, "reinforce": Reinforce}
+ALGOS: dict[str, Callable[..., OnPolicyAlgorithm]] = {
+    "sb3_a2c": sb3.A2C,
+    "pg_a2c": A2C,
+    "pg_a2c_exact": partial(A2C, exact_rollouts=True),  # SB3's random stream: torch rollouts
+    "reinforce": Reinforce,
+}
 CASES = ["env_only", "act_only", *ALGOS]
 
 

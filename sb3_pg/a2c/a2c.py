@@ -5,12 +5,11 @@ from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
-from stable_baselines3.common.utils import explained_variance
 from torch.nn import functional as F
 
 from sb3_pg.a2c.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 from sb3_pg.common.buffers import CRITIC_TARGETS, PGDictRolloutBuffer, PGRolloutBuffer
-from sb3_pg.common.fast_optim import clip_grad_norm, optimizer_step
+from sb3_pg.common.fast_optim import clip_grad_norm, explained_variance, optimizer_step, zero_grad
 from sb3_pg.common.on_policy import ActorCriticAlgorithm
 from sb3_pg.common.validation import check_choice, check_range
 
@@ -236,15 +235,15 @@ class A2C(ActorCriticAlgorithm):
                 # Value loss using the TD(gae_lambda) (or Monte Carlo) target; one joint step, as SB3
                 value_loss = F.mse_loss(rollout_data.returns, values)
                 loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
-                self.policy.optimizer.zero_grad()
+                zero_grad(self.policy.optimizer)
                 loss.backward()
                 if self.max_grad_norm is not None:
-                    clip_grad_norm(self.policy.parameters(), self.max_grad_norm)
+                    clip_grad_norm(self._actor_params, self.max_grad_norm)  # all parameters, in order
                 optimizer_step(self.policy.optimizer)
                 value_loss_value = value_loss.item()
             else:
                 actor_loss = policy_loss + self.ent_coef * entropy_loss
-                self.policy.optimizer.zero_grad()
+                zero_grad(self.policy.optimizer)
                 actor_loss.backward()
                 if self.max_grad_norm is not None:
                     clip_grad_norm(self._actor_params, self.max_grad_norm)

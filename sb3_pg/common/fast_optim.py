@@ -1,4 +1,4 @@
-"""Gradient clipping and RMSprop steps without torch's per-call Python overhead.
+"""Gradient clipping, RMSprop steps and diagnostics without their per-call Python overhead.
 
 For the small networks of A2C, ``clip_grad_norm_`` and ``RMSprop.step`` spend most of their time in
 Python bookkeeping (grouping tensors by device and dtype, checking options, hooks, profiler
@@ -9,6 +9,7 @@ parity tests check it). Anything outside the plain case falls back to torch's ow
 
 from collections.abc import Iterable
 
+import numpy as np
 import torch as th
 from torch.optim.optimizer import _get_scalar_dtype, _global_optimizer_post_hooks, _global_optimizer_pre_hooks
 
@@ -27,6 +28,25 @@ def clip_grad_norm(parameters: Iterable[th.nn.Parameter], max_norm: float) -> No
     # torch's foreach path: per-tensor norms, the norm of those, then one scaling
     total_norm = th.linalg.vector_norm(th.stack(th._foreach_norm(grads, 2.0)), 2.0)
     th._foreach_mul_(grads, th.clamp(float(max_norm) / (total_norm + 1e-6), max=1.0))
+
+
+def zero_grad(optimizer: th.optim.Optimizer) -> None:
+    """``optimizer.zero_grad()`` (``set_to_none=True``) without its profiler and compiler wrappers."""
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            p.grad = None
+
+
+def explained_variance(y_pred: np.ndarray, y_true: np.ndarray) -> float:
+    """SB3's ``explained_variance`` (``1 - Var[y_true - y_pred] / Var[y_true]``, NaN when ``Var[y_true] = 0``)
+    with the arithmetic of ``np.var`` written out: the same value, without ``np.var``'s Python overhead."""
+
+    def variance(x: np.ndarray) -> np.floating:
+        centred = x - x.sum() / x.size
+        return np.multiply(centred, centred).sum() / x.size
+
+    var_y = variance(y_true)
+    return np.nan if var_y == 0 else float(1 - variance(y_true - y_pred) / var_y)
 
 
 def _plain_rmsprop(optimizer: th.optim.Optimizer) -> bool:

@@ -88,7 +88,11 @@ class NumpyActor:
         return NumpyActor(fast, rng) if supported else None
 
     def refresh(self) -> None:
-        """Take the views of the parameters again (a user may have replaced a parameter tensor)."""
+        """Take the views of the parameters again if a parameter's memory moved (a user replaced a tensor)."""
+        pointers = [p.data_ptr() for p in self.fast.policy.parameters()]
+        if pointers == getattr(self, "_pointers", None):
+            return
+        self._pointers = pointers
         fast = self.fast
         self.policy_layers = _views(fast.extractor.policy_net)
         self.value_layers = _views(fast.extractor.value_net)
@@ -124,7 +128,7 @@ class NumpyActor:
             cdf = np.cumsum(probs, axis=1)
             draws = self.rng.random((len(out), 1), dtype=np.float32) * total
             actions = np.minimum((cdf <= draws).sum(axis=1), out.shape[1] - 1)
-            log_prob = np.take_along_axis(log_probs_all, actions[:, None], axis=1)[:, 0]
+            log_prob = log_probs_all[np.arange(len(actions)), actions]
         else:
             assert self.log_std is not None
             std = np.exp(self.log_std)

@@ -17,7 +17,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
 from sb3_pg.common.fast_forward import FastForward
-from sb3_pg.common.fast_optim import clip_grad_norm, optimizer_step
+from sb3_pg.common.fast_optim import clip_grad_norm, optimizer_step, zero_grad
 from sb3_pg.common.numpy_actor import NumpyActor
 from sb3_pg.common.validation import check_choice, check_learning_rate, check_positive_int, check_range, check_spaces
 
@@ -160,7 +160,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         assert self.critic_optimizer is not None
         values = self.policy.predict_values(observations).flatten()
         value_loss = F.mse_loss(returns, values)
-        self.critic_optimizer.zero_grad()
+        zero_grad(self.critic_optimizer)
         value_loss.backward()
         if self.max_grad_norm is not None:
             clip_grad_norm(self._critic_params, self.max_grad_norm)

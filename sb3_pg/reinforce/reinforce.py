@@ -6,10 +6,9 @@ from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, RolloutBufferSamples, Schedule
-from stable_baselines3.common.utils import explained_variance
 
 from sb3_pg.common.buffers import BASELINES, DictEpisodicRolloutBuffer, EpisodicRolloutBuffer
-from sb3_pg.common.fast_optim import clip_grad_norm, optimizer_step
+from sb3_pg.common.fast_optim import clip_grad_norm, explained_variance, optimizer_step, zero_grad
 from sb3_pg.common.on_policy import ActorCriticAlgorithm
 from sb3_pg.common.validation import check_choice
 from sb3_pg.reinforce.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
@@ -279,7 +278,7 @@ class Reinforce(ActorCriticAlgorithm):
         policy_loss, entropy_loss = self.policy_loss(rollout_data)
         loss = policy_loss + self.ent_coef * entropy_loss
 
-        self.policy.optimizer.zero_grad()
+        zero_grad(self.policy.optimizer)
         loss.backward()
         if self.max_grad_norm is not None:
             clip_grad_norm(self._actor_params, self.max_grad_norm)

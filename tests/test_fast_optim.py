@@ -1,0 +1,82 @@
+"""``sb3_pg.common.fast_optim``: the same results as torch's and SB3's functions, to the bit."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch as th
+from stable_baselines3.common.utils import explained_variance as sb3_explained_variance
+
+from sb3_pg.common.fast_optim import clip_grad_norm, explained_variance, optimizer_step, zero_grad
+
+
+def _net() -> th.nn.Module:
+    th.manual_seed(0)
+    return th.nn.Sequential(th.nn.Linear(4, 32), th.nn.Tanh(), th.nn.Linear(32, 3))
+
+
+def _set_grads(net: th.nn.Module, step: int) -> None:
+    generator = th.Generator().manual_seed(step)
+    for p in net.parameters():
+        p.grad = th.randn(p.shape, generator=generator) * (step + 1)
+
+
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [
+        lambda params: th.optim.RMSprop(params, lr=7e-4, alpha=0.99, eps=1e-5),
+        lambda params: th.optim.RMSprop(params, lr=7e-4, alpha=0.99, eps=1e-5, foreach=True),
+        lambda params: th.optim.RMSprop(params, lr=1e-3, momentum=0.9),  # not the plain case: torch's own step
+        lambda params: th.optim.Adam(params, lr=1e-3),
+    ],
+    ids=["rmsprop", "rmsprop-foreach", "rmsprop-momentum", "adam"],
+)
+@pytest.mark.parametrize("max_norm", [0.5, 1e6], ids=["clipped", "not-clipped"])
+def test_clip_and_step_as_torch(make_optimizer, max_norm):
+    ours, reference = _net(), _net()
+    ours_optimizer, reference_optimizer = make_optimizer(ours.parameters()), make_optimizer(reference.parameters())
+    for step in range(4):
+        for param_group in (ours_optimizer.param_groups[0], reference_optimizer.param_groups[0]):
+            param_group["lr"] = 1e-3 / (step + 1)  # as SB3's schedules set it
+        _set_grads(ours, step)
+        _set_grads(reference, step)
+        clip_grad_norm(list(ours.parameters()), max_norm)
+        th.nn.utils.clip_grad_norm_(reference.parameters(), max_norm)
+        for p, q in zip(ours.parameters(), reference.parameters(), strict=True):
+            assert th.equal(p.grad, q.grad)
+        optimizer_step(ours_optimizer)
+        reference_optimizer.step()
+        for p, q in zip(ours.parameters(), reference.parameters(), strict=True):
+            assert th.equal(p, q)
+        zero_grad(ours_optimizer)
+        assert all(p.grad is None for p in ours.parameters())
+    assert ours_optimizer.state_dict()["state"].keys() == reference_optimizer.state_dict()["state"].keys()
+    for state, reference_state in zip(
+        ours_optimizer.state_dict()["state"].values(), reference_optimizer.state_dict()["state"].values(), strict=True
+    ):
+        assert state.keys() == reference_state.keys()
+        assert all(th.equal(state[key], reference_state[key]) for key in state)
+    # the state loads into torch's optimizer, and back
+    copy.deepcopy(reference_optimizer).load_state_dict(ours_optimizer.state_dict())
+
+
+def test_optimizer_hooks_are_honoured():
+    net = _net()
+    optimizer = th.optim.RMSprop(net.parameters())
+    calls = []
+    optimizer.register_step_post_hook(lambda *args: calls.append(1))
+    _set_grads(net, 0)
+    optimizer_step(optimizer)
+    assert calls == [1]
+
+
+@pytest.mark.parametrize("n", [1, 5, 40, 41, 512, 5000])
+def test_explained_variance_as_sb3(n):
+    rng = np.random.default_rng(n)
+    for _ in range(20):
+        y_true = (rng.normal(size=n) * rng.uniform(0.1, 100)).astype(np.float32)
+        y_pred = (y_true + rng.normal(size=n)).astype(np.float32)
+        expected = sb3_explained_variance(y_pred, y_true)
+        got = explained_variance(y_pred, y_true)
+        assert got == expected or (np.isnan(got) and np.isnan(expected))
+    assert np.isnan(explained_variance(np.zeros(3, np.float32), np.ones(3, np.float32)))
