@@ -148,6 +148,10 @@ def test_numpy_actor_follows_parameter_updates_and_loads(tmp_path):
     check(model)
     other = A2C("MlpPolicy", "CartPole-v1", seed=1).learn(100)
     model.set_parameters(other.get_parameters())
+    model.learn(10)
+    check(model)
+    with th.no_grad():
+        model.policy.value_net.weight.data = model.policy.value_net.weight.data * 2  # new memory
     model.learn(10)  # a rollout takes the views again
     check(model)
     model.save(tmp_path / "model.zip")

@@ -71,6 +71,8 @@ class NumpyActor:
         self.fast = fast
         self.rng = rng
         self.categorical = fast.categorical
+        self._parameters = list(fast.policy.parameters())
+        self._pointers: list[int] = []
         self.refresh()
 
     @staticmethod
@@ -88,9 +90,10 @@ class NumpyActor:
         return NumpyActor(fast, rng) if supported else None
 
     def refresh(self) -> None:
-        """Take the views of the parameters again if a parameter's memory moved (a user replaced a tensor)."""
-        pointers = [p.data_ptr() for p in self.fast.policy.parameters()]
-        if pointers == getattr(self, "_pointers", None):
+        """Take the views of the parameters again if a parameter's memory moved (``param.data = ...``);
+        optimizers, ``load_state_dict`` and ``set_parameters`` update it in place."""
+        pointers = [p.data_ptr() for p in self._parameters]
+        if pointers == self._pointers:
             return
         self._pointers = pointers
         fast = self.fast
