@@ -6,7 +6,7 @@ import torch as th
 from gymnasium import spaces
 from scipy import stats
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.envs import IdentityEnvMultiBinary, IdentityEnvMultiDiscrete, SimpleMultiObsEnv
+from stable_baselines3.common.envs import FakeImageEnv, IdentityEnvMultiBinary, IdentityEnvMultiDiscrete, SimpleMultiObsEnv
 from stable_baselines3.common.policies import ActorCriticPolicy
 
 from sb3_pg import A2C, Reinforce
@@ -50,8 +50,9 @@ class CustomPolicy(ActorCriticPolicy):
         lambda: A2C("MlpPolicy", "Pendulum-v1", use_sde=True),
         lambda: A2C(CustomPolicy, "CartPole-v1"),
         lambda: Reinforce("MlpPolicy", "CartPole-v1", policy_kwargs=dict(activation_fn=th.nn.Dropout)),
+        lambda: A2C("MlpPolicy", FakeImageEnv(screen_height=36, screen_width=36, n_channels=1), n_steps=4),
     ],
-    ids=["MultiDiscrete", "MultiBinary", "Dict", "gSDE", "custom-policy", "dropout"],
+    ids=["MultiDiscrete", "MultiBinary", "Dict", "gSDE", "custom-policy", "dropout", "image-MlpPolicy"],
 )
 def test_unsupported_policies_use_the_standard_path(make_model):
     model = make_model()

@@ -17,6 +17,7 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.distributions import CategoricalDistribution, DiagGaussianDistribution
 from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.torch_layers import FlattenExtractor, MlpExtractor
 from torch import nn
 from torch.nn import functional as F
@@ -76,6 +77,8 @@ class FastForward:
         supported = (
             type(policy) is ActorCriticPolicy
             and isinstance(policy.observation_space, spaces.Box)
+            # SB3 scales image observations by 1/255 before the extractor: not done here
+            and not (policy.normalize_images and is_image_space(policy.observation_space))
             and type(policy.features_extractor) is FlattenExtractor
             and (policy.share_features_extractor or type(policy.vf_features_extractor) is FlattenExtractor)
             and type(policy.mlp_extractor) is MlpExtractor
