@@ -35,7 +35,13 @@ def _set_grads(net: th.nn.Module, step: int) -> None:
 def test_clip_and_step_as_torch(make_optimizer, max_norm):
     ours, reference = _net(), _net()
     ours_optimizer, reference_optimizer = make_optimizer(ours.parameters()), make_optimizer(reference.parameters())
-    for step in range(4):
+    for step in range(6):
+        if step == 2:  # loading a state dict (new state tensors) and replacing a parameter's memory
+            ours_optimizer.load_state_dict(copy.deepcopy(reference_optimizer.state_dict()))
+        if step == 4:
+            with th.no_grad():
+                first = next(ours.parameters())
+                first.data = first.data.clone()
         for param_group in (ours_optimizer.param_groups[0], reference_optimizer.param_groups[0]):
             param_group["lr"] = 1e-3 / (step + 1)  # as SB3's schedules set it
         _set_grads(ours, step)
@@ -58,6 +64,20 @@ def test_clip_and_step_as_torch(make_optimizer, max_norm):
         assert all(th.equal(state[key], reference_state[key]) for key in state)
     # the state loads into torch's optimizer, and back
     copy.deepcopy(reference_optimizer).load_state_dict(ours_optimizer.state_dict())
+
+
+def test_parameters_without_gradient_are_left_alone():
+    ours, reference = _net(), _net()
+    ours_optimizer, reference_optimizer = th.optim.RMSprop(ours.parameters()), th.optim.RMSprop(reference.parameters())
+    for step in range(3):
+        _set_grads(ours, step)
+        _set_grads(reference, step)
+        if step == 1:  # a parameter without gradient in this step
+            next(ours.parameters()).grad = next(reference.parameters()).grad = None
+        optimizer_step(ours_optimizer)
+        reference_optimizer.step()
+        for p, q in zip(ours.parameters(), reference.parameters(), strict=True):
+            assert th.equal(p, q)
 
 
 def test_optimizer_hooks_are_honoured():

@@ -7,13 +7,16 @@ operations in the same order, so parameters and optimizer state come out identic
 parity tests check it). Anything outside the plain case falls back to torch's own code.
 """
 
+import weakref
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import torch as th
 from torch.optim.optimizer import _get_scalar_dtype, _global_optimizer_post_hooks, _global_optimizer_pre_hooks
 
 _ONE = th.tensor(1.0)
+_ALIGN = 16  # float32 elements in 64 bytes
 
 
 @th.no_grad()
@@ -69,13 +72,76 @@ def _plain_rmsprop(optimizer: th.optim.Optimizer) -> bool:
     )
 
 
+class _FlatGroup:
+    """
+    A plain RMSprop parameter group whose parameters and square averages are views of two flat
+    buffers, so that an update is five whole-buffer operations instead of five per parameter. The
+    operations are elementwise and the same as torch's, so the results are the same to the bit; the
+    optimizer's ``state`` keeps one ``square_avg`` (a view) and one ``step`` per parameter, as torch's.
+    """
+
+    def __init__(self, params: list[th.nn.Parameter], states: list[dict[str, Any]]):
+        self.params, self.states = params, states
+        # Each parameter starts on a 64-byte boundary, as a tensor of its own does: matrix kernels
+        # may take other code paths (and round differently) on unaligned memory
+        sizes = [p.numel() for p in params]
+        offsets = [0]
+        for n in sizes:
+            offsets.append(offsets[-1] + -(-n // _ALIGN) * _ALIGN)
+        self.flat = th.zeros(offsets[-1], dtype=params[0].dtype)
+        self.square_avg = th.zeros_like(self.flat)
+        for p, state, offset, n in zip(params, states, offsets, sizes, strict=False):
+            self.flat[offset : offset + n] = p.detach().reshape(-1)
+            self.square_avg[offset : offset + n] = state["square_avg"].reshape(-1)
+            p.data = self.flat[offset : offset + n].view_as(p)
+            state["square_avg"] = self.square_avg[offset : offset + n].view_as(p)
+        self.flat_grad = th.zeros_like(self.flat)  # the padding stays zero: a zero step there
+        self.grad_views = [self.flat_grad[offset : offset + n] for offset, n in zip(offsets, sizes, strict=False)]
+        self.pointers = self._pointers()
+
+    def _pointers(self) -> list[int]:
+        return [p.data_ptr() for p in self.params] + [state["square_avg"].data_ptr() for state in self.states]
+
+    def intact(self, params: list[th.nn.Parameter], states: list[dict[str, Any]]) -> bool:
+        """Whether the group still views the buffers (loading a state dict or ``param.data = ...`` breaks that)."""
+        return (
+            len(params) == len(self.params)
+            and all(p is q for p, q in zip(params, self.params, strict=True))
+            and all(s is t for s, t in zip(states, self.states, strict=True))
+            and self._pointers() == self.pointers
+        )
+
+    def step(self, grads: list[th.Tensor], alpha: float, eps: float, lr: float) -> None:
+        flat_grad = self.flat_grad
+        th._foreach_copy_(self.grad_views, [grad.reshape(-1) for grad in grads])
+        self.square_avg.mul_(alpha).addcmul_(flat_grad, flat_grad, value=1 - alpha)
+        avg = self.square_avg.sqrt().add_(eps)
+        self.flat.addcdiv_(flat_grad, avg, value=-lr)
+
+
+_FLAT_GROUPS: "weakref.WeakKeyDictionary[th.optim.Optimizer, dict[int, _FlatGroup]]" = weakref.WeakKeyDictionary()
+
+
+def _flat_group(
+    optimizer: th.optim.Optimizer, index: int, params: list[th.nn.Parameter], states: list[dict[str, Any]]
+) -> _FlatGroup | None:
+    """The flat buffers of a parameter group where every parameter has a dense, contiguous gradient."""
+    if not all(p.is_contiguous() and p.grad.is_contiguous() for p in params):  # type: ignore[union-attr]
+        return None
+    groups = _FLAT_GROUPS.setdefault(optimizer, {})
+    group = groups.get(index)
+    if group is None or not group.intact(params, states):
+        group = groups[index] = _FlatGroup(params, states)
+    return group
+
+
 @th.no_grad()
 def optimizer_step(optimizer: th.optim.Optimizer) -> None:
-    """``optimizer.step()``; for a plain RMSprop, torch's multi-tensor RMSprop update without its overhead."""
+    """``optimizer.step()``; for a plain RMSprop, torch's RMSprop update on flat buffers (see :class:`_FlatGroup`)."""
     if not _plain_rmsprop(optimizer):
         optimizer.step()
         return
-    for group in optimizer.param_groups:
+    for index, group in enumerate(optimizer.param_groups):
         params = [p for p in group["params"] if p.grad is not None]
         if not params:
             continue
@@ -87,12 +153,16 @@ def optimizer_step(optimizer: th.optim.Optimizer) -> None:
             if not state:  # RMSprop._init_group's initial state
                 state["step"] = th.zeros((), dtype=_get_scalar_dtype())
                 state["square_avg"] = th.zeros_like(p, memory_format=th.preserve_format)
-        square_avgs = [state["square_avg"] for state in states]
-        alpha = group["alpha"]
-        # torch.optim.rmsprop._multi_tensor_rmsprop, plain case
+        alpha, eps, lr = group["alpha"], group["eps"], group["lr"]
         th._foreach_add_([state["step"] for state in states], _ONE, alpha=1.0)
+        flat = _flat_group(optimizer, index, params, states) if len(params) == len(group["params"]) else None
+        if flat is not None:
+            flat.step(grads, alpha, eps, lr)
+            continue
+        # torch.optim.rmsprop._multi_tensor_rmsprop, plain case
+        square_avgs = [state["square_avg"] for state in states]
         th._foreach_mul_(square_avgs, alpha)
         th._foreach_addcmul_(square_avgs, grads, grads, value=1 - alpha)
         avg = th._foreach_sqrt(square_avgs)
-        th._foreach_add_(avg, group["eps"])
-        th._foreach_addcdiv_(params, grads, avg, value=-group["lr"])
+        th._foreach_add_(avg, eps)
+        th._foreach_addcdiv_(params, grads, avg, value=-lr)

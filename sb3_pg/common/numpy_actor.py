@@ -73,6 +73,7 @@ class NumpyActor:
         self.categorical = fast.categorical
         self._parameters = list(fast.policy.parameters())
         self._pointers: list[int] = []
+        self._row_indices = np.arange(0)
         self.refresh()
 
     @staticmethod
@@ -103,6 +104,11 @@ class NumpyActor:
         self.value_head = (fast.value_net.weight.detach().numpy().T, fast.value_net.bias.detach().numpy())
         self.log_std = None if self.categorical else fast.policy.log_std.detach().numpy()
 
+    def _rows(self, n: int) -> np.ndarray:
+        if len(self._row_indices) != n:
+            self._row_indices = np.arange(n)
+        return self._row_indices
+
     @staticmethod
     def _features(observations: np.ndarray) -> np.ndarray:
         # preprocess_obs for Box is a float32 cast; FlattenExtractor flattens all but the batch axis
@@ -123,15 +129,16 @@ class NumpyActor:
         values = self._value(features)
         out = _run([*self.policy_layers, self.action_head], features)
         if self.categorical:
-            # Normalised logits; inverse-CDF sampling, one uniform draw per row
+            # Inverse-CDF sampling, one uniform draw per row; the CDF's last column is the normaliser
             out -= out.max(axis=1, keepdims=True)
-            probs = np.exp(out)
-            total = probs.sum(axis=1, keepdims=True)
-            log_probs_all = out - np.log(total)
-            cdf = np.cumsum(probs, axis=1)
-            draws = self.rng.random((len(out), 1), dtype=np.float32) * total
-            actions = np.minimum((cdf <= draws).sum(axis=1), out.shape[1] - 1)
-            log_prob = log_probs_all[np.arange(len(actions)), actions]
+            cdf = np.exp(out)
+            np.cumsum(cdf, axis=1, out=cdf)
+            total = cdf[:, -1:]
+            draws = self.rng.random((len(out), 1), dtype=np.float32)
+            draws *= total
+            actions = (cdf <= draws).sum(axis=1)
+            np.minimum(actions, out.shape[1] - 1, out=actions)
+            log_prob = out[self._rows(len(out)), actions] - np.log(total[:, 0])
         else:
             assert self.log_std is not None
             std = np.exp(self.log_std)
