@@ -2,9 +2,11 @@
 
 For the small networks of A2C, ``clip_grad_norm_`` and ``RMSprop.step`` spend most of their time in
 Python bookkeeping (grouping tensors by device and dtype, checking options, hooks, profiler
-records) rather than arithmetic. The functions here run the same multi-tensor ("foreach") torch
-operations in the same order, so parameters and optimizer state come out identical to the bit (the
-parity tests check it). Anything outside the plain case falls back to torch's own code.
+records), and a multi-tensor ("foreach") update still runs each operation once per parameter.
+The functions here run the same elementwise torch operations in the same order (RMSprop's once, on
+flat buffers: see :class:`_FlatGroup`), so parameters and optimizer state come out identical to
+the bit (``tests/test_fast_optim.py`` and the parity tests check it). Anything outside the plain
+case falls back to torch's own code.
 """
 
 import weakref
