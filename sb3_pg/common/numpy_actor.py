@@ -4,7 +4,7 @@ During a rollout the policy only runs forward on a handful of observations per s
 gradients. For the small MLPs of A2C, each torch operation then costs far more in dispatch than in
 arithmetic; the same forward pass in NumPy takes about a quarter of the time. The parameters are
 shared, not copied: ``Tensor.numpy()`` views the tensor's own memory, which the optimizers update in
-place, and the views are taken again at the start of every rollout.
+place; at the start of every rollout the views are taken again if a parameter's memory has moved.
 
 The numbers agree with the torch forward pass to float32 rounding, and actions follow the policy's
 distribution (the sampling tests check it), but the random stream is NumPy's, not torch's: a run

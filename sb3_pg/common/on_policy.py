@@ -219,7 +219,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         :param observations: the vec env's last observations
         :return: (actions as stored, actions sent to the env, values, log-probabilities)
         """
-        actor, fast = self._numpy_actor(), self._fast_forward()
+        _, fast, actor = self._fast_paths()
         if actor is not None:
             actions, values, log_probs = actor.act(observations)
         else:

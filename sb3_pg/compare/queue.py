@@ -95,12 +95,11 @@ def make_objective(settings: CompareSettings) -> Callable[[optuna.Trial], float]
             raise SurplusTrial("no queued run left")
         record_worker(trial)
         algo, env_id, seed = run_of(trial)
-        # What this run trains, should the config have changed since the run was queued
-        trial.set_user_attr("config", run_config(algo, env_id, settings.mode).fingerprint)
         try:
-            result = train_and_evaluate(
-                algo, env_id, seed, settings.mode, settings.timesteps, settings.eval_freq, settings.eval_episodes
-            )
+            config = run_config(algo, env_id, settings.mode)
+            # What this run trains, should the config have changed since the run was queued
+            trial.set_user_attr("config", config.fingerprint)
+            result = train_and_evaluate(config, env_id, seed, settings.timesteps, settings.eval_freq, settings.eval_episodes)
         except Exception as error:
             # Reported as failed in the report, with the reason; the other runs go on
             trial.set_user_attr("error", "".join(traceback.format_exception_only(error)).strip()[:500])

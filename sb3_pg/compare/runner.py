@@ -11,7 +11,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, sync_envs_normalization
 
-from sb3_pg.compare.algos import run_config
+from sb3_pg.compare.algos import RunConfig
 
 EVAL_SEED_OFFSET = 10_000
 
@@ -59,15 +59,16 @@ class EvaluationCurve(BaseCallback):
 
 
 def train_and_evaluate(
-    algo: str, env_id: str, seed: int, mode: str, timesteps: int | None, eval_freq: int, eval_episodes: int
+    config: RunConfig, env_id: str, seed: int, timesteps: int | None, eval_freq: int, eval_episodes: int
 ) -> RunResult:
     """
-    Train ``algo`` on ``env_id`` with ``seed`` and record its deterministic evaluation curve.
+    Train an algorithm set up by ``config`` on ``env_id`` with ``seed`` and record its deterministic
+    evaluation curve.
 
+    :param config: the algorithm's set-up on this env (:func:`sb3_pg.compare.algos.run_config`)
     :param timesteps: the budget; None for the config's own (``n_timesteps``)
     :return: the curve and the training time (evaluation excluded)
     """
-    config = run_config(algo, env_id, mode)
     env = make_vec_env(env_id, n_envs=config.n_envs, seed=seed)
     eval_env = make_vec_env(env_id, n_envs=1, seed=seed + EVAL_SEED_OFFSET)
     if config.normalize is not None:
