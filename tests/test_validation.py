@@ -33,6 +33,7 @@ COMMON_CASES = [
     (dict(critic_learning_rate=-1.0), "critic_learning_rate", ">= 0"),
     (dict(n_critic_updates=0, critic_learning_rate=1e-3), "n_critic_updates", ">= 1"),
     (dict(normalize_advantage="yes"), "normalize_advantage", "True, False"),
+    (dict(exact_rollouts="yes"), "exact_rollouts", "True, False"),
     (dict(rollout_buffer_kwargs=[1]), "rollout_buffer_kwargs", "dict"),
 ]
 
