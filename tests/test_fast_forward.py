@@ -87,6 +87,14 @@ ROLLOUT_PATHS = {
         lambda: A2C("MlpPolicy", "Pendulum-v1", seed=0, policy_kwargs=dict(activation_fn=th.nn.ReLU)),
         "numpy",
     ),
+    "Discrete-asymmetric-numpy": (  # actor and critic of different depths: not fused into one network
+        lambda: A2C("MlpPolicy", "Acrobot-v1", seed=0, policy_kwargs=dict(net_arch=dict(pi=[32], vf=[64, 64]))),
+        "numpy",
+    ),
+    "Box-no-hidden-numpy": (
+        lambda: A2C("MlpPolicy", "Pendulum-v1", seed=0, policy_kwargs=dict(net_arch=dict(pi=[], vf=[]))),
+        "numpy",
+    ),
     "MultiDiscrete-sb3": (lambda: A2C("MlpPolicy", IdentityEnvMultiDiscrete(3), seed=0), "sb3"),
     "MultiBinary-sb3": (lambda: Reinforce("MlpPolicy", IdentityEnvMultiBinary(3), seed=0), "sb3"),
 }
@@ -154,6 +162,9 @@ def test_numpy_actor_follows_parameter_updates_and_loads(tmp_path):
     with th.no_grad():
         model.policy.value_net.weight.data = model.policy.value_net.weight.data * 2  # new memory
     model.learn(10)  # a rollout takes the views again
+    check(model)
+    with th.no_grad():
+        model.policy.mlp_extractor.value_net[0].bias.add_(1.0)  # an in-place edit, as a callback might make
     check(model)
     model.save(tmp_path / "model.zip")
     loaded = A2C.load(tmp_path / "model.zip", env=make_vec_env("CartPole-v1"))

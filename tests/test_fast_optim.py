@@ -66,6 +66,29 @@ def test_clip_and_step_as_torch(make_optimizer, max_norm):
     copy.deepcopy(reference_optimizer).load_state_dict(ours_optimizer.state_dict())
 
 
+def test_clip_coefficient_as_torch():
+    """The clipping coefficient, computed in float32 outside torch, scales exactly as torch's: gradient
+    norms over nine orders of magnitude around several thresholds, and non-finite gradients."""
+    rng = np.random.default_rng(0)
+    shapes = [(16, 4), (16,), (3, 16), (1,)]
+    for case in range(2_000):
+        scale = 10 ** rng.uniform(-5, 4)
+        grads = [th.from_numpy((rng.standard_normal(shape) * scale).astype(np.float32)) for shape in shapes]
+        if case % 500 == 0:
+            grads[0][0, 0] = float("inf")
+        max_norm = float(rng.choice([0.1, 0.5, 1.0, 3.3, 10.0]))
+        ours, reference = (
+            [th.nn.Parameter(th.zeros(shape)) for shape in shapes],
+            [th.nn.Parameter(th.zeros(shape)) for shape in shapes],
+        )
+        for p, q, grad in zip(ours, reference, grads, strict=True):
+            p.grad, q.grad = grad.clone(), grad.clone()
+        clip_grad_norm(ours, max_norm)
+        th.nn.utils.clip_grad_norm_(reference, max_norm)
+        for p, q in zip(ours, reference, strict=True):
+            th.testing.assert_close(p.grad, q.grad, rtol=0, atol=0, equal_nan=True, msg=f"case {case}")
+
+
 def test_parameters_without_gradient_are_left_alone():
     ours, reference = _net(), _net()
     ours_optimizer, reference_optimizer = th.optim.RMSprop(ours.parameters()), th.optim.RMSprop(reference.parameters())

@@ -143,14 +143,19 @@ def test_a2c_advantages_and_targets_match_textbook_form(gae_lambda, critic_targe
     np.testing.assert_allclose(model.rollout_buffer.returns[:, 0], expected_returns, rtol=1e-6)
 
 
-def test_compute_gae_matches_sb3_buffer():
+@pytest.mark.parametrize(
+    ("n_steps", "gamma", "gae_lambda"), [(16, 0.97, 0.9), (5, 0.99, 1.0), (7, 0.9, 0.0), (1, 0.99, 0.95), (64, 1.0, 1.0)]
+)
+def test_compute_gae_matches_sb3_buffer(n_steps, gamma, gae_lambda):
     """The shared maths gives SB3's numbers to the bit on random data."""
     from gymnasium import spaces
     from stable_baselines3.common.buffers import RolloutBuffer
 
-    rng = np.random.default_rng(0)
-    n_steps, n_envs = 16, 3
-    buffer = RolloutBuffer(n_steps, spaces.Box(-1, 1, (1,)), spaces.Discrete(2), gamma=0.97, gae_lambda=0.9, n_envs=n_envs)
+    rng = np.random.default_rng(n_steps)
+    n_envs = 3
+    buffer = RolloutBuffer(
+        n_steps, spaces.Box(-1, 1, (1,)), spaces.Discrete(2), gamma=gamma, gae_lambda=gae_lambda, n_envs=n_envs
+    )
     buffer.rewards[:] = rng.normal(size=(n_steps, n_envs))
     buffer.values[:] = rng.normal(size=(n_steps, n_envs))
     buffer.episode_starts[:] = rng.random((n_steps, n_envs)) < 0.2
@@ -158,5 +163,5 @@ def test_compute_gae_matches_sb3_buffer():
     import torch as th
 
     buffer.compute_returns_and_advantage(th.as_tensor(last_values), dones)
-    ours = compute_gae(buffer.rewards, buffer.values, buffer.episode_starts, last_values, dones, 0.97, 0.9)
+    ours = compute_gae(buffer.rewards, buffer.values, buffer.episode_starts, last_values, dones, gamma, gae_lambda)
     np.testing.assert_array_equal(ours, buffer.advantages)

@@ -234,7 +234,7 @@ class A2C(ActorCriticAlgorithm):
             if self.critic_optimizer is None:
                 # Value loss using the TD(gae_lambda) (or Monte Carlo) target; one joint step, as SB3
                 value_loss = F.mse_loss(rollout_data.returns, values)
-                loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
+                loss = self._with_entropy(policy_loss, entropy_loss) + self.vf_coef * value_loss
                 zero_grad(self.policy.optimizer)
                 loss.backward()
                 if self.max_grad_norm is not None:
@@ -242,7 +242,7 @@ class A2C(ActorCriticAlgorithm):
                 optimizer_step(self.policy.optimizer)
                 value_loss_value = value_loss.item()
             else:
-                actor_loss = policy_loss + self.ent_coef * entropy_loss
+                actor_loss = self._with_entropy(policy_loss, entropy_loss)
                 zero_grad(self.policy.optimizer)
                 actor_loss.backward()
                 if self.max_grad_norm is not None:

@@ -16,6 +16,7 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import DictRolloutBuffer, RolloutBuffer
 from stable_baselines3.common.type_aliases import DictRolloutBufferSamples, RolloutBufferSamples
+from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_pg.common.returns import compute_gae, leave_one_out_mean, reward_to_go, whole_episode_returns
 
@@ -91,7 +92,7 @@ class PGRolloutBuffer(_CriticTargetMixin, RolloutBuffer):
     ) -> None:
         """SB3's ``add``, writing each array into the buffer directly (SB3 copies them, and clones the
         tensors, first: the same values, with one copy instead of two)."""
-        if isinstance(self.observation_space, spaces.Discrete) or value.device.type != "cpu" or log_prob.device.type != "cpu":
+        if isinstance(self.observation_space, spaces.Discrete) or not (value.is_cpu and log_prob.is_cpu):
             super().add(obs, action, reward, episode_start, value, log_prob)
             return
         self.observations[self.pos] = obs
@@ -103,6 +104,20 @@ class PGRolloutBuffer(_CriticTargetMixin, RolloutBuffer):
         self.pos += 1
         if self.pos == self.buffer_size:
             self.full = True
+
+    def _get_samples(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> RolloutBufferSamples:
+        """SB3's ``_get_samples``. Indexing with an index array already copies each array, so the
+        tensors take the copies over (``copy=False``) instead of copying them a second time."""
+        data = (
+            self.observations[batch_inds],
+            # Cast to float32 (as SB3): discrete actions are cast back in train()
+            self.actions[batch_inds].astype(np.float32, copy=False),
+            self.values[batch_inds].flatten(),
+            self.log_probs[batch_inds].flatten(),
+            self.advantages[batch_inds].flatten(),
+            self.returns[batch_inds].flatten(),
+        )
+        return RolloutBufferSamples(*(self.to_torch(array, copy=False) for array in data))
 
 
 class PGDictRolloutBuffer(_CriticTargetMixin, DictRolloutBuffer):

@@ -148,8 +148,15 @@ class FastForward:
             features = self._features(th.as_tensor(observations, device=device))
             return self._value(_run(self.extractor.value_net, features))
 
-    def evaluate_actions(self, obs: th.Tensor, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
-        """``policy.evaluate_actions(obs, actions)``: values, log-probabilities and entropy, with gradients."""
+    def evaluate_actions(
+        self, obs: th.Tensor, actions: th.Tensor, entropy_grad: bool = True
+    ) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
+        """
+        ``policy.evaluate_actions(obs, actions)``: values, log-probabilities and entropy, with gradients.
+
+        :param entropy_grad: whether the entropy needs a gradient; without, it is computed under
+            ``no_grad`` (the same value, and no autograd nodes)
+        """
         # Operations in SB3's order (log-probability, value, then entropy, with the categorical
         # probabilities computed lazily there): the order in which autograd sums gradients follows it
         latent_pi, latent_vf = self._latents(obs)
@@ -157,14 +164,16 @@ class FastForward:
             logits = self._logits(latent_pi)
             log_prob = _categorical_log_prob(logits, actions)
             values = self._value(latent_vf)
-            # Categorical.entropy
-            entropy = -(th.clamp(logits, min=th.finfo(logits.dtype).min) * F.softmax(logits, dim=-1)).sum(-1)
+            with th.set_grad_enabled(entropy_grad and th.is_grad_enabled()):
+                # Categorical.entropy
+                entropy = -(th.clamp(logits, min=th.finfo(logits.dtype).min) * F.softmax(logits, dim=-1)).sum(-1)
         else:
             mean, std = self._head(latent_pi)
             log_prob = self._log_prob(mean, std, actions)
             values = self._value(latent_vf)
-            # Normal.entropy, summed over independent dimensions
-            entropy = (0.5 + 0.5 * math.log(2 * math.pi) + th.log(std)).sum(dim=1)
+            with th.set_grad_enabled(entropy_grad and th.is_grad_enabled()):
+                # Normal.entropy, summed over independent dimensions
+                entropy = (0.5 + 0.5 * math.log(2 * math.pi) + th.log(std)).sum(dim=1)
         return values, log_prob, entropy
 
 

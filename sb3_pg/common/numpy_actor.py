@@ -1,10 +1,15 @@
-"""Rollout actions sampled in NumPy, on zero-copy views of the policy's own parameters.
+"""Rollout actions sampled in NumPy, from a copy of the policy's parameters taken whenever they change.
 
 During a rollout the policy only runs forward on a handful of observations per step, without
 gradients. For the small MLPs of A2C, each torch operation then costs far more in dispatch than in
-arithmetic; the same forward pass in NumPy takes about a quarter of the time. The parameters are
-shared, not copied: ``Tensor.numpy()`` views the tensor's own memory, which the optimizers update in
-place; at the start of every rollout the views are taken again if a parameter's memory has moved.
+arithmetic. :class:`NumpyActor` runs the same network in a few NumPy calls instead: each layer's
+bias is folded into its weight matrix (a column of ones is appended to the layer's input), and
+where the actor and the critic have the same depth and activations their layers are fused into
+one block-diagonal layer, so that one step of both networks is one matrix product per layer. The
+copied weights are refreshed from the policy whenever a parameter changes (a parameter's in-place
+version counter, or its memory, differs from the copy's, or an optimizer stepped through
+:mod:`~sb3_pg.common.fast_optim`'s flat buffers), so optimizer steps, ``load``,
+``set_parameters`` and edits made by a callback are all seen at the next step.
 
 The numbers agree with the torch forward pass to float32 rounding, and actions follow the policy's
 distribution (the sampling tests check it), but the random stream is NumPy's, not torch's: a run
@@ -13,50 +18,113 @@ the torch path, which does.
 
 Supported: what :class:`~sb3_pg.common.fast_forward.FastForward` supports (``MlpPolicy`` with a
 Categorical or diagonal Gaussian action distribution), with float32 parameters on the CPU and
-``Linear``, ``Tanh`` and ``ReLU`` layers; :meth:`NumpyActor.build` returns None otherwise.
+``Tanh`` or ``ReLU`` activations; :meth:`NumpyActor.build` returns None otherwise.
 """
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch as th
 from torch import nn
 
 from sb3_pg.common.fast_forward import FastForward
+from sb3_pg.common.fast_optim import flat_step_count
 
 _LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
-_ACTIVATIONS: dict[type[nn.Module], Callable[[np.ndarray], np.ndarray]] = {
+# In-place activations
+_ACTIVATIONS: dict[type[nn.Module], Callable[[np.ndarray], object]] = {
     nn.Tanh: lambda x: np.tanh(x, out=x),
     nn.ReLU: lambda x: np.maximum(x, 0.0, out=x),
 }
-# A layer: (weight transposed, bias) for Linear, or an in-place activation
-Layer = tuple[np.ndarray, np.ndarray] | Callable[[np.ndarray], np.ndarray]
 
 
-def _supported_layers(layers: nn.Sequential) -> bool:
-    return all(type(layer) is nn.Linear or type(layer) in _ACTIVATIONS for layer in layers)
+def _linear_stages(layers: nn.Sequential, head: nn.Linear) -> list[tuple[nn.Linear, type[nn.Module] | None]] | None:
+    """
+    ``layers`` (SB3's ``MlpExtractor`` net: Linear then activation, repeated) and the output head as
+    (Linear, activation type or None) stages; None where the layers are not of that form.
+    """
+    modules = list(layers)
+    if len(modules) % 2:
+        return None
+    stages: list[tuple[nn.Linear, type[nn.Module] | None]] = []
+    for linear, activation in zip(modules[::2], modules[1::2], strict=True):
+        if type(linear) is not nn.Linear or type(activation) not in _ACTIVATIONS:
+            return None
+        stages.append((linear, type(activation)))
+    return [*stages, (head, None)]
 
 
-def _views(layers: nn.Sequential) -> list[Layer]:
-    views: list[Layer] = []
-    for layer in layers:
-        if type(layer) is nn.Linear:
-            views.append((layer.weight.detach().numpy().T, layer.bias.detach().numpy()))
-        else:
-            views.append(_ACTIVATIONS[type(layer)])
-    return views
+@dataclass
+class _Stage:
+    """
+    One layer of a :class:`_Network`: the weights of one or more ``nn.Linear`` side by side (block
+    diagonal), transposed, with their biases as the last row; then an optional activation.
+    """
+
+    #: (linear, rows of the input it reads, columns of the output it writes)
+    blocks: list[tuple[nn.Linear, slice, slice]]
+    weight: np.ndarray  # (inputs + 1, outputs)
+    activation: type[nn.Module] | None
+
+    def refresh(self) -> None:
+        """Copy the Linear layers' current weights and biases in."""
+        for linear, rows, columns in self.blocks:
+            self.weight[rows, columns] = linear.weight.detach().numpy().T
+            self.weight[-1, columns] = linear.bias.detach().numpy()
 
 
-def _run(layers: list[Layer], x: np.ndarray) -> np.ndarray:
-    for layer in layers:
-        if isinstance(layer, tuple):
-            weight_t, bias = layer
-            x = x @ weight_t
-            x += bias
-        else:
-            x = layer(x)
-    return x
+class _Network:
+    """
+    Parallel MLPs over the same input, as one network of block-diagonal :class:`_Stage` s.
+
+    :param branches: each MLP as (Linear, activation) stages; all with the same number of stages
+        and the same activation at each
+    """
+
+    def __init__(self, branches: list[list[tuple[nn.Linear, type[nn.Module] | None]]]):
+        self.stages: list[_Stage] = []
+        input_rows = [slice(0, branches[0][0][0].in_features) for _ in branches]
+        n_inputs = input_rows[0].stop
+        for depth in range(len(branches[0])):
+            blocks = []
+            column = 0
+            for branch, rows in zip(branches, input_rows, strict=True):
+                linear = branch[depth][0]
+                blocks.append((linear, rows, slice(column, column + linear.out_features)))
+                column += linear.out_features
+            weight = np.zeros((n_inputs + 1, column), dtype=np.float32)
+            self.stages.append(_Stage(blocks, weight, branches[0][depth][1]))
+            input_rows = [columns for _, _, columns in blocks]
+            n_inputs = column
+        self.n_features = self.stages[0].weight.shape[0] - 1
+        #: each branch's columns of the output
+        self.outputs = [columns for _, _, columns in self.stages[-1].blocks]
+        # Per batch size: the input of every stage, with its column of ones
+        self._inputs: dict[int, list[np.ndarray]] = {}
+
+    def refresh(self) -> None:
+        for stage in self.stages:
+            stage.refresh()
+
+    def _buffers(self, n: int) -> list[np.ndarray]:
+        buffers = self._inputs.get(n)
+        if buffers is None:
+            buffers = self._inputs[n] = [np.ones((n, stage.weight.shape[0]), dtype=np.float32) for stage in self.stages]
+        return buffers
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        """:return: the outputs of all branches side by side (a new array), for (n, n_features) features"""
+        buffers = self._buffers(len(features))
+        x = buffers[0]
+        x[:, :-1] = features
+        for stage, next_input in zip(self.stages[:-1], buffers[1:], strict=True):
+            hidden = next_input[:, :-1]
+            np.matmul(x, stage.weight, out=hidden)
+            _ACTIVATIONS[stage.activation](hidden)  # type: ignore[index]
+            x = next_input
+        return x @ self.stages[-1].weight
 
 
 class NumpyActor:
@@ -65,44 +133,59 @@ class NumpyActor:
 
     :param fast: the policy's fast forward pass (its layers and distribution type)
     :param rng: the generator actions are drawn from
+    :param policy_stages: the actor's (Linear, activation) stages, its action head last
+    :param value_stages: the critic's, its value head last
     """
 
-    def __init__(self, fast: FastForward, rng: np.random.Generator):
+    def __init__(
+        self,
+        fast: FastForward,
+        rng: np.random.Generator,
+        policy_stages: list[tuple[nn.Linear, type[nn.Module] | None]],
+        value_stages: list[tuple[nn.Linear, type[nn.Module] | None]],
+    ):
         self.fast = fast
         self.rng = rng
         self.categorical = fast.categorical
         self._parameters = list(fast.policy.parameters())
-        self._pointers: list[int] = []
+        self._seen: tuple[int, list[tuple[int, int]]] = (-1, [])
+        same_shape = len(policy_stages) == len(value_stages) and all(
+            p[1] is v[1] for p, v in zip(policy_stages, value_stages, strict=False)
+        )
+        if same_shape:
+            network = _Network([policy_stages, value_stages])
+            self._policy_network = self._value_network = network
+            self._action_columns, self._value_columns = network.outputs
+        else:
+            self._policy_network, self._value_network = _Network([policy_stages]), _Network([value_stages])
+            self._action_columns, self._value_columns = self._policy_network.outputs[0], self._value_network.outputs[0]
         self._row_indices = np.arange(0)
-        self.refresh()
+        self.log_std = np.zeros(0, dtype=np.float32)
 
     @staticmethod
     def build(fast: FastForward | None, rng: np.random.Generator) -> "NumpyActor | None":
         """:return: a NumPy actor for the policy behind ``fast``, or None where it is not supported"""
-        if fast is None:
+        if fast is None or not fast.mode_free:
             return None
-        policy = fast.policy
-        supported = (
-            fast.mode_free
-            and _supported_layers(fast.extractor.policy_net)
-            and _supported_layers(fast.extractor.value_net)
-            and all(p.device.type == "cpu" and p.dtype == th.float32 for p in policy.parameters())
-        )
-        return NumpyActor(fast, rng) if supported else None
+        if not all(p.device.type == "cpu" and p.dtype == th.float32 for p in fast.policy.parameters()):
+            return None
+        policy_stages = _linear_stages(fast.extractor.policy_net, fast.action_net)
+        value_stages = _linear_stages(fast.extractor.value_net, fast.value_net)
+        if policy_stages is None or value_stages is None:
+            return None
+        return NumpyActor(fast, rng, policy_stages, value_stages)
 
     def refresh(self) -> None:
-        """Take the views of the parameters again if a parameter's memory moved (``param.data = ...``);
-        optimizers, ``load_state_dict`` and ``set_parameters`` update it in place."""
-        pointers = [p.data_ptr() for p in self._parameters]
-        if pointers == self._pointers:
+        """Copy the parameters again if any changed since the last copy (in place, or new memory)."""
+        seen = (flat_step_count(), [(p._version, p.data_ptr()) for p in self._parameters])
+        if seen == self._seen:
             return
-        self._pointers = pointers
-        fast = self.fast
-        self.policy_layers = _views(fast.extractor.policy_net)
-        self.value_layers = _views(fast.extractor.value_net)
-        self.action_head = (fast.action_net.weight.detach().numpy().T, fast.action_net.bias.detach().numpy())
-        self.value_head = (fast.value_net.weight.detach().numpy().T, fast.value_net.bias.detach().numpy())
-        self.log_std = None if self.categorical else fast.policy.log_std.detach().numpy()
+        self._seen = seen
+        self._policy_network.refresh()
+        if self._value_network is not self._policy_network:
+            self._value_network.refresh()
+        if not self.categorical:
+            self.log_std = self.fast.policy.log_std.detach().numpy().copy()
 
     def _rows(self, n: int) -> np.ndarray:
         if len(self._row_indices) != n:
@@ -112,10 +195,7 @@ class NumpyActor:
     @staticmethod
     def _features(observations: np.ndarray) -> np.ndarray:
         # preprocess_obs for Box is a float32 cast; FlattenExtractor flattens all but the batch axis
-        return np.asarray(observations, dtype=np.float32).reshape(len(observations), -1)
-
-    def _value(self, features: np.ndarray) -> np.ndarray:
-        return _run([*self.value_layers, self.value_head], features)
+        return np.asarray(observations).reshape(len(observations), -1)
 
     def act(self, observations: np.ndarray) -> tuple[np.ndarray, th.Tensor, th.Tensor]:
         """
@@ -125,29 +205,31 @@ class NumpyActor:
         :return: (actions, values of shape (n, 1), log-probabilities of shape (n,)), values and
             log-probabilities as (zero-copy) tensors, as the rollout buffer takes them
         """
+        self.refresh()
         features = self._features(observations)
-        values = self._value(features)
-        out = _run([*self.policy_layers, self.action_head], features)
+        out = self._policy_network(features)
+        value_out = out if self._value_network is self._policy_network else self._value_network(features)
+        values = value_out[:, self._value_columns]
+        head = out[:, self._action_columns]
         if self.categorical:
             # Inverse-CDF sampling, one uniform draw per row; the CDF's last column is the normaliser
-            out -= out.max(axis=1, keepdims=True)
-            cdf = np.exp(out)
-            np.cumsum(cdf, axis=1, out=cdf)
-            total = cdf[:, -1:]
-            draws = self.rng.random((len(out), 1), dtype=np.float32)
+            logits = head - np.maximum.reduce(head, axis=1, keepdims=True)
+            cdf = np.exp(logits)
+            np.add.accumulate(cdf, axis=1, out=cdf)
+            total = cdf[:, -1]
+            draws = self.rng.random(len(logits), dtype=np.float32)
             draws *= total
-            actions = (cdf <= draws).sum(axis=1)
-            np.minimum(actions, out.shape[1] - 1, out=actions)
-            log_prob = out[self._rows(len(out)), actions] - np.log(total[:, 0])
+            actions = np.add.reduce(cdf <= draws[:, None], axis=1)
+            np.minimum(actions, logits.shape[1] - 1, out=actions)
+            log_prob = logits[self._rows(len(logits)), actions] - np.log(total)
         else:
-            assert self.log_std is not None
-            std = np.exp(self.log_std)
-            noise = self.rng.standard_normal(out.shape, dtype=np.float32)
-            actions = out + noise * std
-            log_prob = (-0.5 * noise**2 - self.log_std - _LOG_SQRT_2PI).sum(axis=1)
+            noise = self.rng.standard_normal(head.shape, dtype=np.float32)
+            actions = head + noise * np.exp(self.log_std)
+            log_prob = np.add.reduce(-0.5 * noise**2 - self.log_std - np.float32(_LOG_SQRT_2PI), axis=1)
             actions = actions.reshape((-1, *self.fast.action_shape))
-        return actions, th.from_numpy(values), th.from_numpy(log_prob.astype(np.float32, copy=False))
+        return actions, th.from_numpy(values), th.from_numpy(log_prob)
 
     def predict_values(self, observations: np.ndarray) -> th.Tensor:
         """``V(s)`` of a batch of observations, shape (n, 1)."""
-        return th.from_numpy(self._value(self._features(observations)))
+        self.refresh()
+        return th.from_numpy(self._value_network(self._features(observations))[:, self._value_columns])

@@ -250,11 +250,22 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
             return self.policy.predict_values(obs_as_tensor(observations, self.device))
 
     def _evaluate_actions(self, observations: PyTorchObs, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
-        """``policy.evaluate_actions``, through the fast path where it applies."""
+        """
+        ``policy.evaluate_actions``, through the fast path where it applies. With ``ent_coef == 0`` the
+        entropy (logged, not trained on) is computed without a gradient on the fast path.
+        """
         fast = self._fast_forward()
         if fast is not None:
-            return fast.evaluate_actions(observations, actions)  # type: ignore[arg-type]
+            return fast.evaluate_actions(observations, actions, entropy_grad=self.ent_coef != 0)  # type: ignore[arg-type]
         return self.policy.evaluate_actions(observations, actions)
+
+    def _with_entropy(self, loss: th.Tensor, entropy_loss: th.Tensor) -> th.Tensor:
+        """
+        ``loss + ent_coef * entropy_loss``. With ``ent_coef == 0`` (SB3's A2C default) the term is left
+        out: it would only send zeros back through the entropy's graph, and adding a zero changes no
+        gradient, so the update is the same to the bit (the parity tests check it) at less cost.
+        """
+        return loss if self.ent_coef == 0 else loss + self.ent_coef * entropy_loss
 
     def collect_rollouts(
         self,
@@ -280,9 +291,6 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         assert self._last_obs is not None, "No previous observation was provided"
         # Switch to eval mode (this affects batch norm / dropout)
         self._set_training_mode(False)
-        actor = self._numpy_actor()
-        if actor is not None:
-            actor.refresh()
 
         n_steps = 0
         rollout_buffer.reset()

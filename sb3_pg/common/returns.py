@@ -29,7 +29,8 @@ def compute_gae(
 ) -> np.ndarray:
     """
     GAE(lambda) advantages, computed exactly as SB3's ``RolloutBuffer.compute_returns_and_advantage``
-    (same operations in the same order, so that results match SB3's to the bit).
+    (the same float32 operations on each element, in the same order, so that results match SB3's to
+    the bit; the arrays are float32, as SB3's buffer holds them).
 
     :param rewards: rewards ``[n_steps, n_envs]``; time-limit truncations already carry
         ``gamma * V(terminal_obs)`` in their last reward where a critic bootstraps them
@@ -41,18 +42,20 @@ def compute_gae(
     :param gae_lambda: the lambda of GAE, in [0, 1]
     :return: the advantages ``[n_steps, n_envs]`` (float32)
     """
-    n_steps = rewards.shape[0]
+    # The terms that do not depend on the recursion, for all steps at once: the same float32
+    # operations, element for element, as SB3's loop computes them one step at a time
+    next_values = np.empty_like(values, dtype=np.float32)
+    next_values[:-1] = values[1:]
+    next_values[-1] = last_values
+    next_non_terminal = np.empty_like(values, dtype=np.float32)
+    next_non_terminal[:-1] = 1.0 - episode_starts[1:]
+    next_non_terminal[-1] = 1.0 - dones.astype(np.float32)
+    deltas = rewards + gamma * next_values * next_non_terminal - values
+    decays = gamma * gae_lambda * next_non_terminal
     advantages = np.zeros_like(rewards, dtype=np.float32)
     last_gae_lam: np.ndarray | float = 0
-    for step in reversed(range(n_steps)):
-        if step == n_steps - 1:
-            next_non_terminal = 1.0 - dones.astype(np.float32)
-            next_values = last_values
-        else:
-            next_non_terminal = 1.0 - episode_starts[step + 1]
-            next_values = values[step + 1]
-        delta = rewards[step] + gamma * next_values * next_non_terminal - values[step]
-        last_gae_lam = delta + gamma * gae_lambda * next_non_terminal * last_gae_lam
+    for step in reversed(range(rewards.shape[0])):
+        last_gae_lam = deltas[step] + decays[step] * last_gae_lam
         advantages[step] = last_gae_lam
     return advantages
 

@@ -276,7 +276,7 @@ class Reinforce(ActorCriticAlgorithm):
 
         rollout_data = next(self.rollout_buffer.get(batch_size=None))
         policy_loss, entropy_loss = self.policy_loss(rollout_data)
-        loss = policy_loss + self.ent_coef * entropy_loss
+        loss = self._with_entropy(policy_loss, entropy_loss)
 
         zero_grad(self.policy.optimizer)
         loss.backward()
