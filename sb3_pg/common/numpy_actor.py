@@ -23,7 +23,7 @@ Categorical or diagonal Gaussian action distribution), with float32 parameters o
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch as th
@@ -67,12 +67,17 @@ class _Stage:
     blocks: list[tuple[nn.Linear, slice, slice]]
     weight: np.ndarray  # (inputs + 1, outputs)
     activation: type[nn.Module] | None
+    #: NumPy views of each block's weight (transposed) and bias: taken again when the memory moves
+    sources: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+
+    def take_views(self) -> None:
+        self.sources = [(linear.weight.detach().numpy().T, linear.bias.detach().numpy()) for linear, _, _ in self.blocks]
 
     def refresh(self) -> None:
         """Copy the Linear layers' current weights and biases in."""
-        for linear, rows, columns in self.blocks:
-            self.weight[rows, columns] = linear.weight.detach().numpy().T
-            self.weight[-1, columns] = linear.bias.detach().numpy()
+        for (weight_t, bias), (_, rows, columns) in zip(self.sources, self.blocks, strict=True):
+            self.weight[rows, columns] = weight_t
+            self.weight[-1, columns] = bias
 
 
 class _Network:
@@ -104,8 +109,10 @@ class _Network:
         # Per batch size: the input of every stage, with its column of ones
         self._inputs: dict[int, list[np.ndarray]] = {}
 
-    def refresh(self) -> None:
+    def refresh(self, memory_moved: bool) -> None:
         for stage in self.stages:
+            if memory_moved:
+                stage.take_views()
             stage.refresh()
 
     def _buffers(self, n: int) -> list[np.ndarray]:
@@ -148,7 +155,10 @@ class NumpyActor:
         self.rng = rng
         self.categorical = fast.categorical
         self._parameters = list(fast.policy.parameters())
-        self._seen: tuple[int, list[tuple[int, int]]] = (-1, [])
+        # What the copies were taken from: the flat-step count, the parameters' versions and memory
+        self._steps = -1
+        self._versions: list[int] = []
+        self._pointers: list[int] = []
         same_shape = len(policy_stages) == len(value_stages) and all(
             p[1] is v[1] for p, v in zip(policy_stages, value_stages, strict=False)
         )
@@ -177,13 +187,18 @@ class NumpyActor:
 
     def refresh(self) -> None:
         """Copy the parameters again if any changed since the last copy (in place, or new memory)."""
-        seen = (flat_step_count(), [(p._version, p.data_ptr()) for p in self._parameters])
-        if seen == self._seen:
+        steps, versions, pointers = (
+            flat_step_count(),
+            [p._version for p in self._parameters],
+            [p.data_ptr() for p in self._parameters],
+        )
+        if steps == self._steps and versions == self._versions and pointers == self._pointers:
             return
-        self._seen = seen
-        self._policy_network.refresh()
+        memory_moved = pointers != self._pointers
+        self._steps, self._versions, self._pointers = steps, versions, pointers
+        self._policy_network.refresh(memory_moved)
         if self._value_network is not self._policy_network:
-            self._value_network.refresh()
+            self._value_network.refresh(memory_moved)
         if not self.categorical:
             self.log_std = self.fast.policy.log_std.detach().numpy().copy()
 
