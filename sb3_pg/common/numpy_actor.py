@@ -6,10 +6,11 @@ arithmetic. :class:`NumpyActor` runs the same network in a few NumPy calls inste
 bias is folded into its weight matrix (a column of ones is appended to the layer's input), and
 where the actor and the critic have the same depth and activations their layers are fused into
 one block-diagonal layer, so that one step of both networks is one matrix product per layer. The
-copied weights are refreshed from the policy whenever a parameter changes (a parameter's in-place
-version counter, or its memory, differs from the copy's, or an optimizer stepped through
-:mod:`~sb3_pg.common.fast_optim`'s flat buffers), so optimizer steps, ``load``,
-``set_parameters`` and edits made by a callback are all seen at the next step.
+copied weights are refreshed from the policy before a step whenever a parameter changed in place
+(its version counter moved, or an optimizer stepped through :mod:`~sb3_pg.common.fast_optim`'s flat
+buffers): optimizer steps, ``load``, ``set_parameters`` and in-place edits made by a callback are
+seen at the next step. A parameter given new memory (``param.data = ...``) is seen from the next
+rollout, when :meth:`NumpyActor.start_rollout` takes the views of the parameters again.
 
 The numbers agree with the torch forward pass to float32 rounding, and actions follow the policy's
 distribution (the sampling tests check it), but the random stream is NumPy's, not torch's: a run
@@ -109,10 +110,12 @@ class _Network:
         # Per batch size: the input of every stage, with its column of ones
         self._inputs: dict[int, list[np.ndarray]] = {}
 
-    def refresh(self, memory_moved: bool) -> None:
+    def take_views(self) -> None:
         for stage in self.stages:
-            if memory_moved:
-                stage.take_views()
+            stage.take_views()
+
+    def refresh(self) -> None:
+        for stage in self.stages:
             stage.refresh()
 
     def _buffers(self, n: int) -> list[np.ndarray]:
@@ -171,6 +174,7 @@ class NumpyActor:
             self._action_columns, self._value_columns = self._policy_network.outputs[0], self._value_network.outputs[0]
         self._row_indices = np.arange(0)
         self.log_std = np.zeros(0, dtype=np.float32)
+        self.start_rollout()
 
     @staticmethod
     def build(fast: FastForward | None, rng: np.random.Generator) -> "NumpyActor | None":
@@ -185,20 +189,26 @@ class NumpyActor:
             return None
         return NumpyActor(fast, rng, policy_stages, value_stages)
 
+    def start_rollout(self) -> None:
+        """Called at the start of each rollout: take the views of the parameters again if a parameter's
+        memory moved, and copy them in if they changed."""
+        pointers = [p.data_ptr() for p in self._parameters]
+        if pointers != self._pointers:
+            self._pointers = pointers
+            self._policy_network.take_views()
+            self._value_network.take_views()
+            self._versions = []  # copy them in
+        self.refresh()
+
     def refresh(self) -> None:
-        """Copy the parameters again if any changed since the last copy (in place, or new memory)."""
-        steps, versions, pointers = (
-            flat_step_count(),
-            [p._version for p in self._parameters],
-            [p.data_ptr() for p in self._parameters],
-        )
-        if steps == self._steps and versions == self._versions and pointers == self._pointers:
+        """Copy the parameters in again if any changed in place since the last copy."""
+        steps, versions = flat_step_count(), [p._version for p in self._parameters]
+        if steps == self._steps and versions == self._versions:
             return
-        memory_moved = pointers != self._pointers
-        self._steps, self._versions, self._pointers = steps, versions, pointers
-        self._policy_network.refresh(memory_moved)
+        self._steps, self._versions = steps, versions
+        self._policy_network.refresh()
         if self._value_network is not self._policy_network:
-            self._value_network.refresh(memory_moved)
+            self._value_network.refresh()
         if not self.categorical:
             self.log_std = self.fast.policy.log_std.detach().numpy().copy()
 
@@ -234,8 +244,9 @@ class NumpyActor:
             total = cdf[:, -1]
             draws = self.rng.random(len(logits), dtype=np.float32)
             draws *= total
-            actions = np.add.reduce(cdf <= draws[:, None], axis=1)
-            np.minimum(actions, logits.shape[1] - 1, out=actions)
+            # Counting the CDF's columns below the draw, all but the last: a draw that rounds up to
+            # the total still picks the last action
+            actions = np.add.reduce(cdf[:, :-1] <= draws[:, None], axis=1)
             log_prob = logits[self._rows(len(logits)), actions] - np.log(total)
         else:
             noise = self.rng.standard_normal(head.shape, dtype=np.float32)

@@ -291,6 +291,9 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         assert self._last_obs is not None, "No previous observation was provided"
         # Switch to eval mode (this affects batch norm / dropout)
         self._set_training_mode(False)
+        actor = self._numpy_actor()
+        if actor is not None:
+            actor.start_rollout()
 
         n_steps = 0
         rollout_buffer.reset()
@@ -384,8 +387,8 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         :param dones: the step's done flags
         :param infos: the step's infos
         """
-        for idx, done in enumerate(dones):
-            if done and infos[idx].get("terminal_observation") is not None and infos[idx].get("TimeLimit.truncated", False):
+        for idx in np.flatnonzero(dones):
+            if infos[idx].get("terminal_observation") is not None and infos[idx].get("TimeLimit.truncated", False):
                 terminal_obs = self.policy.obs_to_tensor(infos[idx]["terminal_observation"])[0]
                 with th.no_grad():
                     terminal_value = self.policy.predict_values(terminal_obs)[0]
