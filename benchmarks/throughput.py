@@ -8,8 +8,11 @@ rounds: bare vec-env steps with random actions, the "act-only" ceiling (env + on
 forward per step), SB3's A2C, sb3_pg's A2C (both with SB3's default A2C hyperparameters; also with
 ``exact_rollouts=True``, the torch rollout path that reproduces SB3's random stream) and sb3_pg's
 REINFORCE (defaults). Prints median steps/s, min-max and the ratio of medians to SB3's
-A2C; then the peak resident memory of a training run of each algorithm, each in a fresh process.
-One torch thread throughout.
+A2C; the median time per step outside the vec env's ``step`` (the framework's own time: where the
+env's cost depends on the policy each case has learned, as in LunarLander, this compares the
+algorithms on the same footing) and its ratio, SB3's A2C's over each case's; then the peak
+resident memory of a training run of each algorithm, each in a fresh process. One torch thread
+throughout.
 """
 
 import argparse
@@ -31,6 +34,7 @@ from gymnasium import spaces
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.utils import obs_as_tensor
+from stable_baselines3.common.vec_env import VecEnv
 
 from sb3_pg import A2C, Reinforce
 
@@ -47,29 +51,57 @@ def steps_per_repetition(n_envs: int) -> int:
     return 20_000 if n_envs > 1 else 4_000
 
 
-def env_only(env_id: str, n_envs: int, n_steps: int) -> Callable[[], float]:
+# A measurement: (steps per second, microseconds per step outside the vec env's ``step``)
+Measure = Callable[[], tuple[float, float]]
+
+
+class EnvClock:
+    """Adds up the time a vec env spends in ``step_wait`` (the envs' own steps and resets)."""
+
+    def __init__(self, env: VecEnv):
+        self.seconds = 0.0
+        step_wait = env.step_wait
+
+        def timed_step_wait() -> Any:
+            start = time.perf_counter()
+            try:
+                return step_wait()
+            finally:
+                self.seconds += time.perf_counter() - start
+
+        env.step_wait = timed_step_wait  # type: ignore[method-assign]
+
+    def measure(self, run: Callable[[], int]) -> tuple[float, float]:
+        """:return: steps/s and microseconds per step outside the env, of ``run`` (which returns its steps)"""
+        env_before, start = self.seconds, time.perf_counter()
+        steps = run()
+        elapsed = time.perf_counter() - start
+        return steps / elapsed, (elapsed - (self.seconds - env_before)) / steps * 1e6
+
+
+def env_only(env_id: str, n_envs: int, n_steps: int) -> Measure:
     env = make_vec_env(env_id, n_envs=n_envs, seed=0)
+    clock = EnvClock(env)
     env.reset()
     env.action_space.seed(0)
     actions = np.stack([env.action_space.sample() for _ in range(256)])
 
-    def measure() -> float:
-        start = time.perf_counter()
+    def run() -> int:
         for i in range(n_steps // n_envs):
             env.step(np.stack([actions[(i + k) % 256] for k in range(n_envs)]))
-        return n_steps / (time.perf_counter() - start)
+        return n_steps
 
-    return measure
+    return lambda: clock.measure(run)
 
 
-def act_only(env_id: str, n_envs: int, n_steps: int) -> Callable[[], float]:
+def act_only(env_id: str, n_envs: int, n_steps: int) -> Measure:
     env = make_vec_env(env_id, n_envs=n_envs, seed=0)
+    clock = EnvClock(env)
     policy = sb3.A2C("MlpPolicy", env, seed=0).policy
     obs = env.reset()
 
-    def measure() -> float:
+    def run() -> int:
         nonlocal obs
-        start = time.perf_counter()
         for _ in range(n_steps // n_envs):
             with th.no_grad():
                 actions, _, _ = policy(obs_as_tensor(obs, policy.device))  # type: ignore[arg-type]
@@ -77,22 +109,23 @@ def act_only(env_id: str, n_envs: int, n_steps: int) -> Callable[[], float]:
             if isinstance(env.action_space, spaces.Box):
                 clipped = np.clip(clipped, env.action_space.low, env.action_space.high)
             obs, _, _, _ = env.step(clipped)
-        return n_steps / (time.perf_counter() - start)
+        return n_steps
 
-    return measure
+    return lambda: clock.measure(run)
 
 
-def training(algo: str, env_id: str, n_envs: int, n_steps: int) -> Callable[[], float]:
-    model = ALGOS[algo]("MlpPolicy", make_vec_env(env_id, n_envs=n_envs, seed=0), seed=0)
+def training(algo: str, env_id: str, n_envs: int, n_steps: int) -> Measure:
+    env = make_vec_env(env_id, n_envs=n_envs, seed=0)
+    clock = EnvClock(env)
+    model = ALGOS[algo]("MlpPolicy", env, seed=0)
     model.learn(min(n_steps, 2_000))  # warm up
 
-    def measure() -> float:
+    def run() -> int:
         before = model.num_timesteps
-        start = time.perf_counter()
         model.learn(n_steps, reset_num_timesteps=False)
-        return (model.num_timesteps - before) / (time.perf_counter() - start)
+        return model.num_timesteps - before
 
-    return measure
+    return lambda: clock.measure(run)
 
 
 def peak_memory_mb(algo: str, env_id: str, n_envs: int, n_steps: int) -> float:
@@ -111,33 +144,47 @@ def peak_memory_mb(algo: str, env_id: str, n_envs: int, n_steps: int) -> float:
 
 def run(env_id: str, n_envs: int, repetitions: int) -> dict[str, Any]:
     n_steps = steps_per_repetition(n_envs)
-    measures: dict[str, Callable[[], float]] = {
+    measures: dict[str, Measure] = {
         "env_only": env_only(env_id, n_envs, n_steps),
         "act_only": act_only(env_id, n_envs, n_steps),
         **{algo: training(algo, env_id, n_envs, n_steps) for algo in ALGOS},
     }
     rates: dict[str, list[float]] = {case: [] for case in CASES}
+    framework_us: dict[str, list[float]] = {case: [] for case in CASES}
     for _ in range(repetitions):
         for case in CASES:  # alternate the cases in every round
-            rates[case].append(measures[case]())
+            rate, outside_env = measures[case]()
+            rates[case].append(rate)
+            framework_us[case].append(outside_env)
     memory = {algo: peak_memory_mb(algo, env_id, n_envs, 2 * n_steps) for algo in ALGOS}
-    return {"env": env_id, "n_envs": n_envs, "steps_per_repetition": n_steps, "rates": rates, "peak_memory_mb": memory}
+    return {
+        "env": env_id,
+        "n_envs": n_envs,
+        "steps_per_repetition": n_steps,
+        "rates": rates,
+        "framework_us_per_step": framework_us,
+        "peak_memory_mb": memory,
+    }
 
 
 def table(results: list[dict[str, Any]]) -> str:
     lines = [
-        "| env | n_envs | case | median steps/s | min-max | ratio to sb3_a2c | peak memory MB |",
-        "|---|---|---|---|---|---|---|",
+        "| env | n_envs | case | median steps/s | min-max | ratio to sb3_a2c "
+        "| us/step outside the env | sb3_a2c's over this | peak memory MB |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
         reference = statistics.median(result["rates"]["sb3_a2c"])
+        reference_us = statistics.median(result["framework_us_per_step"]["sb3_a2c"])
         for case in CASES:
             values = result["rates"][case]
             median = statistics.median(values)
+            outside_env = statistics.median(result["framework_us_per_step"][case])
             memory = result["peak_memory_mb"].get(case)
             lines.append(
                 f"| {result['env']} | {result['n_envs']} | {case} | {median:,.0f} | {min(values):,.0f}-{max(values):,.0f} "
-                f"| {median / reference:.2f}x | {'' if memory is None else f'{memory:.0f}'} |"
+                f"| {median / reference:.2f}x | {outside_env:,.1f} | {reference_us / outside_env:.2f}x "
+                f"| {'' if memory is None else f'{memory:.0f}'} |"
             )
     return "\n".join(lines)
 
