@@ -42,13 +42,31 @@ _MODE_FREE_MODULES = (
 )
 
 
-def _run(layers: nn.Sequential, x: th.Tensor) -> th.Tensor:
+# A layer of an MLP: a Linear's (weight, bias), tanh, or a module to call
+_Layer = tuple[th.Tensor, th.Tensor | None] | nn.Module | None
+
+
+def _layers(modules: nn.Sequential) -> list[_Layer]:
+    """The layers of ``modules`` with each Linear's parameters looked up once (``module.weight``
+    goes through ``nn.Module.__getattr__``, which costs as much as a small matrix product)."""
+    layers: list[_Layer] = []
+    for module in modules:
+        if type(module) is nn.Linear:
+            layers.append((module.weight, module.bias))
+        elif type(module) is nn.Tanh:
+            layers.append(None)
+        else:
+            layers.append(module)
+    return layers
+
+
+def _run(layers: list[_Layer], x: th.Tensor) -> th.Tensor:
     # nn.Linear.forward is F.linear and nn.Tanh.forward th.tanh; other layers are called as modules
     for layer in layers:
-        if type(layer) is nn.Linear:
-            x = F.linear(x, layer.weight, layer.bias)
-        elif type(layer) is nn.Tanh:
+        if layer is None:
             x = th.tanh(x)
+        elif isinstance(layer, tuple):
+            x = F.linear(x, layer[0], layer[1])
         else:
             x = layer(x)
     return x
@@ -66,6 +84,12 @@ class FastForward:
         self.extractor: MlpExtractor = policy.mlp_extractor
         self.action_net: nn.Linear = policy.action_net  # type: ignore[assignment]
         self.value_net: nn.Linear = policy.value_net
+        # The policy's parameters, looked up once, as its optimizer holds them
+        self.policy_layers = _layers(self.extractor.policy_net)
+        self.value_layers = _layers(self.extractor.value_net)
+        self.action_layer: tuple[th.Tensor, th.Tensor | None] = (self.action_net.weight, self.action_net.bias)
+        self.value_layer: tuple[th.Tensor, th.Tensor | None] = (self.value_net.weight, self.value_net.bias)
+        self.log_std: nn.Parameter | None = getattr(policy, "log_std", None)
         self.categorical = isinstance(policy.action_dist, CategoricalDistribution)
         self.action_shape: tuple[int, ...] = policy.action_space.shape or ()
         #: True when train/eval mode changes nothing in this policy, so switching it can be skipped
@@ -97,14 +121,14 @@ class FastForward:
 
     def _latents(self, obs: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
         features = self._features(obs)
-        return _run(self.extractor.policy_net, features), _run(self.extractor.value_net, features)
+        return _run(self.policy_layers, features), _run(self.value_layers, features)
 
     def _value(self, latent_vf: th.Tensor) -> th.Tensor:
-        return F.linear(latent_vf, self.value_net.weight, self.value_net.bias)
+        return F.linear(latent_vf, *self.value_layer)
 
     def _logits(self, latent_pi: th.Tensor) -> th.Tensor:
         """Categorical's normalised logits."""
-        out = F.linear(latent_pi, self.action_net.weight, self.action_net.bias)
+        out = F.linear(latent_pi, *self.action_layer)
         return out - out.logsumexp(dim=-1, keepdim=True)
 
     def _head(self, latent_pi: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
@@ -112,8 +136,9 @@ class FastForward:
         if self.categorical:
             logits = self._logits(latent_pi)
             return logits, F.softmax(logits, dim=-1)
-        out = F.linear(latent_pi, self.action_net.weight, self.action_net.bias)
-        return out, th.ones_like(out) * self.policy.log_std.exp()
+        out = F.linear(latent_pi, *self.action_layer)
+        assert self.log_std is not None
+        return out, th.ones_like(out) * self.log_std.exp()
 
     def _log_prob(self, first: th.Tensor, second: th.Tensor, actions: th.Tensor) -> th.Tensor:
         if self.categorical:
@@ -146,7 +171,7 @@ class FastForward:
         """``policy.predict_values(obs)`` under ``no_grad``."""
         with th.no_grad():
             features = self._features(th.as_tensor(observations, device=device))
-            return self._value(_run(self.extractor.value_net, features))
+            return self._value(_run(self.value_layers, features))
 
     def evaluate_actions(
         self, obs: th.Tensor, actions: th.Tensor, entropy_grad: bool = True

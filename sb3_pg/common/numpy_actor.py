@@ -210,7 +210,8 @@ class NumpyActor:
         if self._value_network is not self._policy_network:
             self._value_network.refresh()
         if not self.categorical:
-            self.log_std = self.fast.policy.log_std.detach().numpy().copy()
+            assert self.fast.log_std is not None
+            self.log_std = self.fast.log_std.detach().numpy().copy()
 
     def _rows(self, n: int) -> np.ndarray:
         if len(self._row_indices) != n:
