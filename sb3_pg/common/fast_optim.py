@@ -45,7 +45,8 @@ def clip_grad_norm(parameters: Iterable[th.nn.Parameter], max_norm: float) -> No
     total = np.float32(total_norm.item())
     coefficient = np.minimum(np.float32(1.0) / (total + np.float32(1e-6)) * np.float32(max_norm), np.float32(1.0))
     if coefficient != 1.0:  # scaling by 1 changes nothing (a NaN coefficient is applied, as torch does)
-        th._foreach_mul_(grads, float(coefficient))
+        # by a float32 tensor, as torch does (and a Python scalar takes a slower path)
+        th._foreach_mul_(grads, th.tensor(coefficient))
 
 
 def zero_grad(optimizer: th.optim.Optimizer) -> None:
