@@ -58,7 +58,7 @@ class _CriticTargetMixin(_RolloutBufferBase):
         :param last_values: ``V`` of the observation after the last step, one per env
         :param dones: whether the last step ended its episode, one per env
         """
-        last = last_values.clone().cpu().numpy().flatten()
+        last = last_values.detach().cpu().numpy().flatten()  # flatten copies
         self.advantages = compute_gae(self.rewards, self.values, self.episode_starts, last, dones, self.gamma, self.gae_lambda)
         if self.critic_target == "monte_carlo" and self.gae_lambda != 1.0:
             lambda_one = compute_gae(self.rewards, self.values, self.episode_starts, last, dones, self.gamma, 1.0)

@@ -387,7 +387,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         :param dones: the step's done flags
         :param infos: the step's infos
         """
-        for idx in np.flatnonzero(dones):
+        for idx in dones.nonzero()[0]:
             if infos[idx].get("terminal_observation") is not None and infos[idx].get("TimeLimit.truncated", False):
                 terminal_obs = self.policy.obs_to_tensor(infos[idx]["terminal_observation"])[0]
                 with th.no_grad():
