@@ -129,17 +129,22 @@ def training(algo: str, env_id: str, n_envs: int, n_steps: int) -> Measure:
 
 
 def peak_memory_mb(algo: str, env_id: str, n_envs: int, n_steps: int) -> float:
-    """Peak resident memory of a fresh process that trains ``algo`` for ``n_steps``."""
+    """
+    Peak resident memory of a fresh process that trains ``algo`` for ``n_steps``: the process's own
+    high-water mark, ``VmHWM`` in ``/proc/self/status``. (Not ``getrusage``'s ``ru_maxrss``: Linux
+    carries the parent's peak over into a child across ``exec``, so every child would report this
+    benchmark process's peak.)
+    """
     code = (
-        "import resource, torch as th; th.set_num_threads(1);"
+        "import torch as th; th.set_num_threads(1);"
         "from benchmarks.throughput import ALGOS; from stable_baselines3.common.env_util import make_vec_env;"
         f"ALGOS[{algo!r}]('MlpPolicy', make_vec_env({env_id!r}, n_envs={n_envs}, seed=0), seed=0).learn({n_steps});"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "print(next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM:')))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent
     )
-    return int(out.stdout.split()[-1]) / 1024
+    return int(out.stdout.split()[-1]) / 1024  # kB
 
 
 def run(env_id: str, n_envs: int, repetitions: int) -> dict[str, Any]:
