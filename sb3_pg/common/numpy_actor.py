@@ -104,7 +104,6 @@ class _Network:
             self.stages.append(_Stage(blocks, weight, branches[0][depth][1]))
             input_rows = [columns for _, _, columns in blocks]
             n_inputs = column
-        self.n_features = self.stages[0].weight.shape[0] - 1
         #: each branch's columns of the output
         self.outputs = [columns for _, _, columns in self.stages[-1].blocks]
         # Per batch size: the input of every stage, with its column of ones
@@ -125,7 +124,7 @@ class _Network:
         return buffers
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
-        """:return: the outputs of all branches side by side (a new array), for (n, n_features) features"""
+        """:return: the outputs of all branches side by side (a new array), for (n, in_features) features"""
         buffers = self._buffers(len(features))
         x = buffers[0]
         x[:, :-1] = features
