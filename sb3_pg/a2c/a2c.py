@@ -9,7 +9,7 @@ from torch.nn import functional as F
 
 from sb3_pg.a2c.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 from sb3_pg.common.buffers import CRITIC_TARGETS, PGDictRolloutBuffer, PGRolloutBuffer
-from sb3_pg.common.fast_optim import clip_grad_norm, explained_variance, optimizer_step, zero_grad
+from sb3_pg.common.fast_optim import explained_variance
 from sb3_pg.common.on_policy import ActorCriticAlgorithm
 from sb3_pg.common.validation import check_choice, check_range
 
@@ -235,19 +235,12 @@ class A2C(ActorCriticAlgorithm):
                 # Value loss using the TD(gae_lambda) (or Monte Carlo) target; one joint step, as SB3
                 value_loss = F.mse_loss(rollout_data.returns, values)
                 loss = self._with_entropy(policy_loss, entropy_loss) + self.vf_coef * value_loss
-                zero_grad(self.policy.optimizer)
-                loss.backward()
-                if self.max_grad_norm is not None:
-                    clip_grad_norm(self._actor_params, self.max_grad_norm)  # all parameters, in order
-                optimizer_step(self.policy.optimizer)
+                # _actor_params is every parameter here, in order
+                self._gradient_step(self.policy.optimizer, loss, self._actor_params)
                 value_loss_value = value_loss.item()
             else:
                 actor_loss = self._with_entropy(policy_loss, entropy_loss)
-                zero_grad(self.policy.optimizer)
-                actor_loss.backward()
-                if self.max_grad_norm is not None:
-                    clip_grad_norm(self._actor_params, self.max_grad_norm)
-                optimizer_step(self.policy.optimizer)
+                self._gradient_step(self.policy.optimizer, actor_loss, self._actor_params)
                 value_loss_value = self._train_critic(rollout_data.observations, rollout_data.returns)[0]
 
         explained_var = explained_variance(self.rollout_buffer.values.flatten(), self.rollout_buffer.returns.flatten())

@@ -144,6 +144,14 @@ class _FlatGroup:
         self.flat.addcdiv_(flat_grad, avg, value=-lr)
 
 
+def _init_states(params: list[th.nn.Parameter], states: list[dict[str, Any]]) -> None:
+    """RMSprop's initial state (``RMSprop._init_group``) for the parameters that have none yet."""
+    for p, state in zip(params, states, strict=True):
+        if not state:
+            state["step"] = th.zeros((), dtype=_get_scalar_dtype())
+            state["square_avg"] = th.zeros_like(p, memory_format=th.preserve_format)
+
+
 _FLAT_GROUPS: "weakref.WeakKeyDictionary[th.optim.Optimizer, dict[int, _FlatGroup]]" = weakref.WeakKeyDictionary()
 
 
@@ -159,10 +167,7 @@ def _flat_group(optimizer: th.optim.Optimizer, index: int, params: list[th.nn.Pa
         return group
     if not all(p.is_contiguous() and p.grad.is_contiguous() for p in params):  # type: ignore[union-attr]
         return None
-    for p, state in zip(params, states, strict=True):
-        if not state:  # RMSprop._init_group's initial state
-            state["step"] = th.zeros((), dtype=_get_scalar_dtype())
-            state["square_avg"] = th.zeros_like(p, memory_format=th.preserve_format)
+    _init_states(params, states)
     with th.no_grad():
         group = groups[index] = _FlatGroup(params, states)
     return group
@@ -199,10 +204,7 @@ def _partial_step(optimizer: th.optim.Optimizer, group: dict[str, Any]) -> None:
         raise RuntimeError("RMSprop does not support sparse gradients")
     grads = [p.grad for p in params]
     states = [optimizer.state[p] for p in params]
-    for p, state in zip(params, states, strict=True):
-        if not state:  # RMSprop._init_group's initial state
-            state["step"] = th.zeros((), dtype=_get_scalar_dtype())
-            state["square_avg"] = th.zeros_like(p, memory_format=th.preserve_format)
+    _init_states(params, states)
     alpha, eps, lr = group["alpha"], group["eps"], group["lr"]
     th._foreach_add_([state["step"] for state in states], _ONE, alpha=1.0)
     square_avgs = [state["square_avg"] for state in states]

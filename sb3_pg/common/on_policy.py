@@ -160,12 +160,19 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         assert self.critic_optimizer is not None
         values = self.policy.predict_values(observations).flatten()
         value_loss = F.mse_loss(returns, values)
-        zero_grad(self.critic_optimizer)
-        value_loss.backward()
-        if self.max_grad_norm is not None:
-            clip_grad_norm(self._critic_params, self.max_grad_norm)
-        optimizer_step(self.critic_optimizer)
+        self._gradient_step(self.critic_optimizer, value_loss, self._critic_params)
         return value_loss.item()
+
+    def _gradient_step(self, optimizer: th.optim.Optimizer, loss: th.Tensor, params: list[th.nn.Parameter]) -> None:
+        """
+        One step of ``optimizer`` down the gradient of ``loss``, with the gradients of ``params``
+        (the optimizer's parameters, in order) clipped to ``max_grad_norm`` first.
+        """
+        zero_grad(optimizer)
+        loss.backward()
+        if self.max_grad_norm is not None:
+            clip_grad_norm(params, self.max_grad_norm)
+        optimizer_step(optimizer)
 
     def _train_critic(self, observations: PyTorchObs, returns: th.Tensor) -> list[float]:
         """

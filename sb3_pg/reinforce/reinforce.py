@@ -8,7 +8,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, RolloutBufferSamples, Schedule
 
 from sb3_pg.common.buffers import BASELINES, DictEpisodicRolloutBuffer, EpisodicRolloutBuffer
-from sb3_pg.common.fast_optim import clip_grad_norm, explained_variance, optimizer_step, zero_grad
+from sb3_pg.common.fast_optim import explained_variance
 from sb3_pg.common.on_policy import ActorCriticAlgorithm
 from sb3_pg.common.validation import check_choice
 from sb3_pg.reinforce.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
@@ -277,12 +277,7 @@ class Reinforce(ActorCriticAlgorithm):
         rollout_data = next(self.rollout_buffer.get(batch_size=None))
         policy_loss, entropy_loss = self.policy_loss(rollout_data)
         loss = self._with_entropy(policy_loss, entropy_loss)
-
-        zero_grad(self.policy.optimizer)
-        loss.backward()
-        if self.max_grad_norm is not None:
-            clip_grad_norm(self._actor_params, self.max_grad_norm)
-        optimizer_step(self.policy.optimizer)
+        self._gradient_step(self.policy.optimizer, loss, self._actor_params)
 
         value_losses = self._train_critic(rollout_data.observations, rollout_data.returns)
 
