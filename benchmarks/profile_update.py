@@ -11,30 +11,13 @@ One torch thread.
 """
 
 import argparse
-import functools
 import time
-from collections.abc import Callable
-from typing import Any
 
 import stable_baselines3 as sb3
 import torch as th
 from stable_baselines3.common.env_util import make_vec_env
 
-from benchmarks.throughput import ALGOS
-
-
-def _timed(owner: Any, name: str, totals: dict[str, float], label: str) -> None:
-    method: Callable[..., Any] = getattr(owner, name)
-
-    @functools.wraps(method)
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return method(*args, **kwargs)
-        finally:
-            totals[label] = totals.get(label, 0.0) + time.perf_counter() - start
-
-    setattr(owner, name, timed)
+from benchmarks.throughput import ALGOS, time_method
 
 
 def main() -> None:
@@ -48,21 +31,21 @@ def main() -> None:
     model = ALGOS[args.algo]("MlpPolicy", make_vec_env(args.env, n_envs=args.n_envs, seed=0), seed=0)
     model.learn(4_000)  # warm up
     totals: dict[str, float] = {}
-    _timed(model, "collect_rollouts", totals, "rollout")
-    _timed(model, "train", totals, "training step")
-    _timed(model.env, "step", totals, "  env step (rollout)")
-    _timed(model.rollout_buffer, "add", totals, "  buffer add (rollout)")
-    _timed(model.rollout_buffer, "compute_returns_and_advantage", totals, "  returns (rollout)")
+    time_method(model, "collect_rollouts", totals, "rollout")
+    time_method(model, "train", totals, "training step")
+    time_method(model.env, "step", totals, "  env step (rollout)")
+    time_method(model.rollout_buffer, "add", totals, "  buffer add (rollout)")
+    time_method(model.rollout_buffer, "compute_returns_and_advantage", totals, "  returns (rollout)")
     # sb3_pg's rollout step and training forward pass, or SB3's policy calls
     is_sb3 = isinstance(model, sb3.A2C)
-    _timed(model.policy if is_sb3 else model, "forward" if is_sb3 else "_act", totals, "  actions (rollout)")
-    _timed(
+    time_method(model.policy if is_sb3 else model, "forward" if is_sb3 else "_act", totals, "  actions (rollout)")
+    time_method(
         model.policy if is_sb3 else model,
         "evaluate_actions" if is_sb3 else "_evaluate_actions",
         totals,
         "  forward (training)",
     )
-    _timed(th.Tensor, "backward", totals, "  backward (training)")
+    time_method(th.Tensor, "backward", totals, "  backward (training)")
     start = time.perf_counter()
     model.learn(args.timesteps, reset_num_timesteps=False)
     total = time.perf_counter() - start

@@ -16,6 +16,7 @@ throughout.
 """
 
 import argparse
+import functools
 import json
 import resource
 import statistics
@@ -55,28 +56,34 @@ def steps_per_repetition(n_envs: int) -> int:
 Measure = Callable[[], tuple[float, float]]
 
 
+def time_method(owner: Any, name: str, totals: dict[str, float], label: str) -> None:
+    """Wrap ``owner.name`` so that each call adds its duration (seconds) to ``totals[label]``."""
+    method: Callable[..., Any] = getattr(owner, name)
+
+    @functools.wraps(method)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            totals[label] = totals.get(label, 0.0) + time.perf_counter() - start
+
+    setattr(owner, name, timed)
+
+
 class EnvClock:
     """Adds up the time a vec env spends in ``step_wait`` (the envs' own steps and resets)."""
 
     def __init__(self, env: VecEnv):
-        self.seconds = 0.0
-        step_wait = env.step_wait
-
-        def timed_step_wait() -> Any:
-            start = time.perf_counter()
-            try:
-                return step_wait()
-            finally:
-                self.seconds += time.perf_counter() - start
-
-        env.step_wait = timed_step_wait  # type: ignore[method-assign]
+        self.totals: dict[str, float] = {"env": 0.0}
+        time_method(env, "step_wait", self.totals, "env")
 
     def measure(self, run: Callable[[], int]) -> tuple[float, float]:
         """:return: steps/s and microseconds per step outside the env, of ``run`` (which returns its steps)"""
-        env_before, start = self.seconds, time.perf_counter()
+        env_before, start = self.totals["env"], time.perf_counter()
         steps = run()
         elapsed = time.perf_counter() - start
-        return steps / elapsed, (elapsed - (self.seconds - env_before)) / steps * 1e6
+        return steps / elapsed, (elapsed - (self.totals["env"] - env_before)) / steps * 1e6
 
 
 def env_only(env_id: str, n_envs: int, n_steps: int) -> Measure:
