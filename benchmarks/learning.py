@@ -21,6 +21,7 @@ from stable_baselines3.common.callbacks import EvalCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
+from sb3_pg.reinforce import Reinforce
 from sb3_pg.variants import VARIANTS, make_variant
 
 THRESHOLD = 475.0
@@ -33,8 +34,7 @@ def n_envs_for(variant: str) -> int:
     return 1 if variant.startswith("reinforce") else 8
 
 
-def run(variant: str, seed: int, timesteps: int, eval_freq: int, stop_at_threshold: bool) -> dict[str, Any]:
-    n_envs = n_envs_for(variant)
+def run(variant: str, seed: int, timesteps: int, eval_freq: int, stop_at_threshold: bool, n_envs: int) -> dict[str, Any]:
     env = make_vec_env("CartPole-v1", n_envs=n_envs, seed=seed)
     eval_env = make_vec_env("CartPole-v1", n_envs=1, seed=10_000 + seed)
     callback = EvalCallback(eval_env, eval_freq=max(eval_freq // n_envs, 1), n_eval_episodes=10, verbose=0)
@@ -68,6 +68,12 @@ def run(variant: str, seed: int, timesteps: int, eval_freq: int, stop_at_thresho
         "stays_475_from": stays,
         "fraction_475": float(above.mean()) if len(above) else 0.0,
         "final_mean": means[-1] if means else None,
+        "n_envs": n_envs,
+        "num_timesteps": model.num_timesteps,
+        # REINFORCE: the fraction of the env steps taken that it trained on
+        "trained_fraction": (
+            round(model.rollout_buffer.n_trained_steps / model.num_timesteps, 4) if isinstance(model, Reinforce) else None
+        ),
         "wall_s": round(time.perf_counter() - start, 1),
         "evaluations": list(zip(steps, means, strict=True)),
     }
@@ -78,6 +84,7 @@ def main() -> None:
     parser.add_argument("--variant", choices=CHOICES, required=True)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--timesteps", type=int, default=200_000)
+    parser.add_argument("--n-envs", type=int, default=None, help="training envs (default: 1 for REINFORCE, 8 for A2C)")
     parser.add_argument("--eval-freq", type=int, default=10_000)
     parser.add_argument("--stop-at-threshold", action="store_true", help="stop a run at its first evaluation >= 475")
     parser.add_argument("--out", type=Path, default=Path("results/learning.jsonl"))
@@ -85,7 +92,8 @@ def main() -> None:
     th.set_num_threads(1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:
-        result = run(args.variant, seed, args.timesteps, args.eval_freq, args.stop_at_threshold)
+        n_envs = args.n_envs or n_envs_for(args.variant)
+        result = run(args.variant, seed, args.timesteps, args.eval_freq, args.stop_at_threshold, n_envs)
         with args.out.open("a") as file:
             file.write(json.dumps(result) + "\n")
         print({k: v for k, v in result.items() if k != "evaluations"}, flush=True)

@@ -8,10 +8,10 @@ SMALL = dict(policy_kwargs=dict(net_arch=[16]))
 
 # (id, class, kwargs): every variant of both algorithms, small enough for fast tests
 VARIANTS: list[tuple[str, type, dict[str, Any]]] = [
-    ("reinforce-value", Reinforce, dict(n_steps=16, **SMALL)),
-    ("reinforce-none-whole", Reinforce, dict(n_steps=16, baseline="none", reward_to_go=False, **SMALL)),
-    ("reinforce-mean-episode", Reinforce, dict(n_steps=16, baseline="mean", loss_reduction="episode_mean", **SMALL)),
-    ("reinforce-critic-lr", Reinforce, dict(n_steps=16, critic_learning_rate=3e-3, n_critic_updates=2, **SMALL)),
+    ("reinforce-value", Reinforce, dict(n_episodes=4, **SMALL)),
+    ("reinforce-none-whole", Reinforce, dict(n_episodes=4, baseline="none", reward_to_go=False, **SMALL)),
+    ("reinforce-mean-step", Reinforce, dict(n_episodes=4, baseline="mean", loss_reduction="step_mean", **SMALL)),
+    ("reinforce-critic-lr", Reinforce, dict(n_episodes=4, critic_learning_rate=3e-3, n_critic_updates=2, **SMALL)),
     ("a2c", A2C, dict(**SMALL)),
     ("a2c-td0", A2C, dict(gae_lambda=0.0, **SMALL)),
     ("a2c-gae-mc-target", A2C, dict(gae_lambda=0.95, critic_target="monte_carlo", **SMALL)),

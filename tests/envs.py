@@ -83,6 +83,81 @@ class LateRewardMDP(gym.Env):
         return self.one_hot(self.t, self.k), reward, False, False, {}
 
 
+class StopOrGoMDP(gym.Env):
+    """
+    A tabular MDP whose episodes vary in length: at step ``t`` action 1 stops (reward
+    ``stop_reward[t]``, the episode ends) and action 0 goes on (reward ``go_reward[t]``); the episode
+    ends after ``horizon`` steps whatever the actions. The observation is the one-hot step number,
+    and the exact policy gradient comes from enumerating its ``2 * horizon - 1`` trajectories.
+    """
+
+    horizon = 3
+    stop_reward = (3.0, 0.0, 2.0)
+    go_reward = (1.0, 2.0, 1.0)
+    observation_space = spaces.Box(0.0, 1.0, shape=(horizon,), dtype=np.float32)
+    action_space = spaces.Discrete(2)
+
+    def __init__(self) -> None:
+        self.t = 0
+
+    @classmethod
+    def one_hot(cls, t: int) -> np.ndarray:
+        obs = np.zeros(cls.horizon, dtype=np.float32)
+        obs[t % cls.horizon] = 1.0
+        return obs
+
+    @classmethod
+    def trajectories(cls) -> list[list[int]]:
+        """Every action sequence: ``go`` k times, then ``stop`` (or ``go``, at the last step)."""
+        stops = [[0] * k + [1] for k in range(cls.horizon)]
+        return [*stops, [0] * cls.horizon]
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.t = 0
+        return self.one_hot(0), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        stop = int(action) == 1
+        reward = self.stop_reward[self.t] if stop else self.go_reward[self.t]
+        self.t += 1
+        done = stop or self.t == self.horizon
+        return self.one_hot(0 if done else self.t), reward, done, False, {}
+
+
+class ConstantReturnEnv(gym.Env):
+    """Every episode: two steps of reward 1, whatever the actions (so every return is the same)."""
+
+    observation_space = spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float32)
+    action_space = spaces.Discrete(2)
+
+    def __init__(self) -> None:
+        self.t = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.t = 0
+        return np.array([1.0, 0.0], dtype=np.float32), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        self.t += 1
+        return np.array([0.0, 1.0], dtype=np.float32), 1.0, self.t == 2, False, {}
+
+
+class NeverEndingEnv(gym.Env):
+    """An env whose episodes never end (no termination, no time limit)."""
+
+    observation_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
+    action_space = spaces.Discrete(2)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        return np.zeros(2, dtype=np.float32), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        return np.zeros(2, dtype=np.float32), 1.0, False, False, {}
+
+
 class _CountingEnv(gym.Env):
     """A constant observation and a step counter ``t``; subclasses define ``step``."""
 

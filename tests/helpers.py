@@ -1,8 +1,5 @@
 """Small helpers shared by the tests."""
 
-from typing import Any
-
-import numpy as np
 import torch as th
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.utils import configure_logger
@@ -22,9 +19,3 @@ def collect(model: OnPolicyAlgorithm, n_rollouts: int = 1) -> None:
     model.set_logger(configure_logger(0, None, "", False))
     for _ in range(n_rollouts):
         assert model.collect_rollouts(model.env, callback, model.rollout_buffer, model.n_steps)  # type: ignore[arg-type]
-
-
-def valid_rows(model: OnPolicyAlgorithm, name: str) -> np.ndarray:
-    """A buffer array restricted to its valid steps, in (time, env) order."""
-    buffer: Any = model.rollout_buffer
-    return getattr(buffer, name)[: buffer.pos][buffer.valid[: buffer.pos]]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch as th
 from gymnasium import spaces
+from gymnasium.wrappers import TimeLimit
 from scipy import stats
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.envs import FakeImageEnv, IdentityEnvMultiBinary, IdentityEnvMultiDiscrete, SimpleMultiObsEnv
@@ -62,7 +63,7 @@ def test_unsupported_policies_use_the_standard_path(make_model):
 
 
 def test_dropout_policy_switches_modes():
-    model = Reinforce("MlpPolicy", "CartPole-v1", n_steps=16, policy_kwargs=dict(activation_fn=th.nn.Dropout))
+    model = Reinforce("MlpPolicy", "CartPole-v1", n_episodes=4, policy_kwargs=dict(activation_fn=th.nn.Dropout))
     fast = model._fast_forward()
     assert fast is not None and not fast.mode_free
     model.learn(50)
@@ -96,7 +97,7 @@ ROLLOUT_PATHS = {
         "numpy",
     ),
     "MultiDiscrete-sb3": (lambda: A2C("MlpPolicy", IdentityEnvMultiDiscrete(3), seed=0), "sb3"),
-    "MultiBinary-sb3": (lambda: Reinforce("MlpPolicy", IdentityEnvMultiBinary(3), seed=0), "sb3"),
+    "MultiBinary-sb3": (lambda: Reinforce("MlpPolicy", TimeLimit(IdentityEnvMultiBinary(3), 100), seed=0), "sb3"),
 }
 
 

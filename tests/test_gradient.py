@@ -1,113 +1,227 @@
-"""The REINFORCE update against the exact policy gradient of a small tabular MDP.
+"""The REINFORCE update against the exact policy gradient of small tabular MDPs.
 
-The exact gradient comes from enumerating every trajectory of ``LateRewardMDP``; the estimates
-are the gradients of ``Reinforce.policy_loss`` on independent batches collected by the algorithm.
+The exact gradient comes from enumerating every trajectory; the estimates are the gradients of
+``Reinforce.policy_loss`` on the batches the algorithm collects. ``StopOrGoMDP``'s episodes last 1
+to 3 steps, so a batch chosen by anything that depends on episode lengths would be biased there.
+With several envs, batches carry episodes begun under the previous batch's policy: the tests that
+switch the policy between batches check that the importance weights correct them.
+
+Each check is on the magnitude too: the projection of the average update on the exact gradient,
+divided by its squared norm, is 1 for an unbiased estimator (the old design gave 0.5 to 0.8).
 """
 
+import functools
 import itertools
+from collections.abc import Callable
+from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import pytest
 import torch as th
-from envs import LateRewardMDP
-from helpers import collect
+from envs import ConstantReturnEnv, LateRewardMDP, StopOrGoMDP
+from gymnasium.wrappers import TimeLimit
+from stable_baselines3.common.utils import configure_logger
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from sb3_pg import Reinforce
 
-N_BATCHES = 400
-N_ENVS = 4
+CHUNK = 2000  # batches at a time
+MAX_BATCHES = 16_000
+PRECISION = 0.03  # standard error of the ratio to the exact gradient that a test needs
+RHOS: list[np.ndarray] = []  # the importance weights of the batches of the last call to estimates()
 
 
-def exact_gradient(model: Reinforce, params: list[th.nn.Parameter]) -> th.Tensor:
-    """grad J = grad sum_tau p(tau) R(tau), by enumeration (gamma = 1)."""
-    mdp = LateRewardMDP
-    objective = th.zeros(())
+def log_probs_of(model: Reinforce, obs: np.ndarray) -> th.Tensor:
+    logits = model.policy.get_distribution(th.as_tensor(obs)[None]).distribution.logits
+    return th.log_softmax(logits, dim=-1)[0]
+
+
+def late_reward_trajectories(model: Reinforce) -> list[tuple[th.Tensor, float]]:
+    """(probability, return) of every trajectory of LateRewardMDP (gamma = 1)."""
+    mdp, out = LateRewardMDP, []
     for actions in itertools.product((0, 1), repeat=mdp.horizon):
-        probability, total_reward, k = th.ones(()), 0.0, 0
+        probability, total, k = th.ones(()), 0.0, 0
         for t, action in enumerate(actions):
-            obs = th.as_tensor(mdp.one_hot(t, k))[None]
-            log_probs = th.log_softmax(model.policy.get_distribution(obs).distribution.logits, dim=-1)[0]
-            probability = probability * log_probs[action].exp()
-            total_reward += mdp.step_reward[action]
+            probability = probability * log_probs_of(model, mdp.one_hot(t, k))[action].exp()
+            total += mdp.step_reward[action]
             k += action
-        total_reward += mdp.final_reward[k]
-        objective = objective + probability * total_reward
-    return th.cat([g.flatten() for g in th.autograd.grad(objective, params)])
+        out.append((probability, total + mdp.final_reward[k]))
+    return out
 
 
-def make_model(baseline: str, reward_to_go: bool) -> Reinforce:
-    env = DummyVecEnv([LateRewardMDP for _ in range(N_ENVS)])
+def stop_or_go_trajectories(model: Reinforce) -> list[tuple[th.Tensor, float]]:
+    """(probability, return) of every trajectory of StopOrGoMDP (gamma = 1)."""
+    mdp, out = StopOrGoMDP, []
+    for actions in mdp.trajectories():
+        probability, total = th.ones(()), 0.0
+        for t, action in enumerate(actions):
+            probability = probability * log_probs_of(model, mdp.one_hot(t))[action].exp()
+            total += mdp.stop_reward[t] if action == 1 else mdp.go_reward[t]
+        out.append((probability, total))
+    return out
+
+
+MDPS: dict[str, tuple[type[gym.Env], Callable[[Reinforce], list[tuple[th.Tensor, float]]]]] = {
+    "late_reward": (LateRewardMDP, late_reward_trajectories),
+    "stop_or_go": (StopOrGoMDP, stop_or_go_trajectories),
+}
+
+
+def actor_params(model: Reinforce) -> list[th.nn.Parameter]:
+    return list(model.policy.action_net.parameters())
+
+
+def exact_gradient(model: Reinforce, mdp: str) -> np.ndarray:
+    """grad J = grad sum_tau p(tau) R(tau), by enumeration."""
+    objective = sum(p * r for p, r in MDPS[mdp][1](model))
+    return th.cat([g.flatten() for g in th.autograd.grad(objective, actor_params(model))]).numpy()  # type: ignore[arg-type]
+
+
+def random_actor(model: Reinforce, seed: int, scale: float = 0.3) -> list[th.Tensor]:
+    generator = th.Generator().manual_seed(seed)
+    return [scale * th.randn(p.shape, generator=generator) for p in actor_params(model)]
+
+
+def set_actor(model: Reinforce, values: list[th.Tensor]) -> None:
+    with th.no_grad():
+        for param, value in zip(actor_params(model), values, strict=True):
+            param.copy_(value)
+
+
+def make_model(mdp: str, baseline: str, reward_to_go: bool, n_envs: int, n_episodes: int, **kwargs: Any) -> Reinforce:
+    env_class = MDPS[mdp][0]
+    env = DummyVecEnv([lambda: TimeLimit(env_class(), 10) for _ in range(n_envs)])
     model = Reinforce(
         "MlpPolicy",
         env,
-        learning_rate=0.0,  # the actor stays put: every batch samples the same policy
+        learning_rate=0.0,  # the actor stays put unless a test moves it
         critic_learning_rate=0.05 if baseline == "value" else None,
-        n_steps=4,  # not a multiple of the horizon (3): each env runs its second episode to its end
+        n_episodes=n_episodes,
         gamma=1.0,
         baseline=baseline,
         reward_to_go=reward_to_go,
-        loss_reduction="episode_mean",
-        normalize_advantage=False,
         policy_kwargs=dict(net_arch=dict(pi=[], vf=[])),
         seed=0,
+        **kwargs,
     )
-    # A policy far from uniform, so that the gradient has structure
-    generator = th.Generator().manual_seed(1)
-    with th.no_grad():
-        model.policy.action_net.weight.copy_(th.randn(model.policy.action_net.weight.shape, generator=generator))
+    set_actor(model, random_actor(model, 1))  # a policy away from uniform: the gradient has structure
     if baseline == "value":
-        model.learn(3000)  # fit V_phi to the (fixed) policy's returns; the actor's learning rate is 0
+        model.learn(3000)  # fit V_phi to the policy's returns; the actor's learning rate is 0
     return model
 
 
-def gradient_estimates(model: Reinforce) -> tuple[np.ndarray, np.ndarray]:
-    params = list(model.policy.action_net.parameters())
-    exact = exact_gradient(model, params).numpy()
-    estimates = []
-    for _ in range(N_BATCHES):
-        collect(model)
-        rollout_data = next(model.rollout_buffer.get())
-        policy_loss, _ = model.policy_loss(rollout_data)
+def estimates(model: Reinforce, n_batches: int, actors: list[list[th.Tensor]], reset: bool = True) -> list[np.ndarray]:
+    """
+    The update of each of ``n_batches`` consecutive batches, the actor set to ``actors[i % len]``
+    before batch ``i`` is collected (the update is computed at that actor).
+
+    :return: the updates made at each actor, one array ``[n, n_params]`` per actor
+    :param reset: start from reset envs (False: go on from the model's last batch)
+    """
+    model._setup_learn(total_timesteps=10**9, callback=None, reset_num_timesteps=reset)
+    callback = model._init_callback(None)
+    model.set_logger(configure_logger(0, None, "", False))
+    params = actor_params(model)
+    out: list[list[np.ndarray]] = [[] for _ in actors]
+    RHOS.clear()
+    for i in range(n_batches):
+        set_actor(model, actors[i % len(actors)])
+        assert model.collect_rollouts(model.env, callback, model.rollout_buffer, model.n_steps)  # type: ignore[arg-type]
+        policy_loss, _ = model.policy_loss(next(model.rollout_buffer.get()))
         grads = th.autograd.grad(-policy_loss, params)
-        estimates.append(th.cat([g.flatten() for g in grads]).numpy())
-    return exact, np.array(estimates)
+        RHOS.append(model._last_rho.numpy())
+        out[i % len(actors)].append(th.cat([g.flatten() for g in grads]).numpy())
+    return [np.array(e) for e in out]
 
 
-def total_variance(estimates: np.ndarray) -> float:
-    return float(((estimates - estimates.mean(axis=0)) ** 2).sum(axis=1).mean())
+def projection_ratio(batch_estimates: np.ndarray, exact: np.ndarray) -> tuple[float, float]:
+    """The average update projected on the exact gradient, over its squared norm; and its standard error."""
+    projections = batch_estimates @ exact / (exact @ exact)
+    return float(projections.mean()), float(projections.std() / np.sqrt(len(projections)))
 
 
-@pytest.fixture(scope="module")
-def estimates() -> dict[tuple[str, bool], tuple[np.ndarray, np.ndarray]]:
-    return {
-        (baseline, rtg): gradient_estimates(make_model(baseline, rtg))
-        for baseline in ("none", "mean", "value")
-        for rtg in (True, False)
-    }
+def total_variance(batch_estimates: np.ndarray) -> float:
+    return float(((batch_estimates - batch_estimates.mean(axis=0)) ** 2).sum(axis=1).mean())
 
 
-@pytest.mark.parametrize("reward_to_go", [True, False])
-@pytest.mark.parametrize("baseline", ["none", "mean", "value"])
-def test_average_update_follows_exact_gradient(estimates, baseline, reward_to_go):
-    exact, batch_estimates = estimates[(baseline, reward_to_go)]
+def check_unbiased(batch_estimates: np.ndarray, exact: np.ndarray, label: str) -> None:
     mean = batch_estimates.mean(axis=0)
+    ratio, error = projection_ratio(batch_estimates, exact)
     cosine = mean @ exact / (np.linalg.norm(mean) * np.linalg.norm(exact))
-    norm_ratio = np.linalg.norm(mean) / np.linalg.norm(exact)
-    print(f"baseline={baseline} reward_to_go={reward_to_go}: cosine {cosine:.4f}, norm ratio {norm_ratio:.3f}")
+    print(f"{label}: ratio to the exact gradient {ratio:.3f} +- {error:.3f}, cosine {cosine:.4f}")
+    assert error <= PRECISION + 0.005  # precise enough that a bias of 12% cannot pass
+    assert abs(ratio - 1.0) < max(3 * error, 0.02)
     assert cosine > 0.98
-    # The estimator is unbiased: the scale matches too
-    assert 0.9 < norm_ratio < 1.1
 
 
+CASES = [
+    (mdp, baseline, rtg, n_envs)
+    for mdp in MDPS
+    for baseline in ("none", "mean", "value")
+    for rtg in (True, False)
+    for n_envs in (1, 4)
+]
+
+
+@functools.cache
+def fixed_policy_estimates(mdp: str, baseline: str, reward_to_go: bool, n_envs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Batches of one episode per env (the smallest, where a length bias is largest), until the
+    ratio to the exact gradient is known to +- ``PRECISION`` (or ``MAX_BATCHES``)."""
+    model = make_model(mdp, baseline, reward_to_go, n_envs, n_episodes=n_envs)
+    actor = [p.detach().clone() for p in actor_params(model)]
+    exact = exact_gradient(model, mdp)
+    batch_estimates = estimates(model, CHUNK, [actor])[0]
+    while projection_ratio(batch_estimates, exact)[1] > PRECISION and len(batch_estimates) < MAX_BATCHES:
+        batch_estimates = np.concatenate([batch_estimates, estimates(model, CHUNK, [actor], reset=False)[0]])
+    return exact, batch_estimates
+
+
+@pytest.mark.parametrize(("mdp", "baseline", "reward_to_go", "n_envs"), CASES)
+def test_average_update_is_the_exact_gradient(mdp, baseline, reward_to_go, n_envs):
+    exact, batch_estimates = fixed_policy_estimates(mdp, baseline, reward_to_go, n_envs)
+    check_unbiased(batch_estimates, exact, f"{mdp} baseline={baseline} reward_to_go={reward_to_go} n_envs={n_envs}")
+
+
+@pytest.mark.parametrize("mdp", list(MDPS))
 @pytest.mark.parametrize("reward_to_go", [True, False])
 @pytest.mark.parametrize("baseline", ["mean", "value"])
-def test_baselines_lower_the_variance(estimates, baseline, reward_to_go):
-    variance_none = total_variance(estimates[("none", reward_to_go)][1])
-    variance = total_variance(estimates[(baseline, reward_to_go)][1])
-    print(f"reward_to_go={reward_to_go}: variance none / {baseline} = {variance_none / variance:.2f}")
+def test_baselines_lower_the_variance(mdp, baseline, reward_to_go):
+    variance_none = total_variance(fixed_policy_estimates(mdp, "none", reward_to_go, 4)[1])
+    variance = total_variance(fixed_policy_estimates(mdp, baseline, reward_to_go, 4)[1])
+    print(f"{mdp} reward_to_go={reward_to_go}: variance none / {baseline} = {variance_none / variance:.2f}")
     assert variance < 0.8 * variance_none
 
 
-def test_reward_to_go_lowers_the_variance(estimates):
-    assert total_variance(estimates[("none", True)][1]) < total_variance(estimates[("none", False)][1])
+def test_reward_to_go_lowers_the_variance():
+    # On StopOrGoMDP rewards come at every step; on LateRewardMDP mostly at the end, where G_t ~ R(tau)
+    rtg = total_variance(fixed_policy_estimates("stop_or_go", "none", True, 4)[1])
+    whole = total_variance(fixed_policy_estimates("stop_or_go", "none", False, 4)[1])
+    assert rtg < whole
+
+
+@pytest.mark.parametrize("reward_to_go", [True, False])
+@pytest.mark.parametrize("baseline", ["none", "mean"])
+def test_episodes_begun_by_an_older_policy_are_corrected(baseline, reward_to_go):
+    """Two actors alternate batch by batch: each batch holds episodes begun by the other one."""
+    model = make_model("stop_or_go", baseline, reward_to_go, n_envs=4, n_episodes=4)
+    actors = [random_actor(model, 1), random_actor(model, 2)]
+    batches = estimates(model, 2 * MAX_BATCHES, actors)
+    for actor, batch_estimates in zip(actors, batches, strict=True):
+        set_actor(model, actor)
+        check_unbiased(batch_estimates, exact_gradient(model, "stop_or_go"), f"alternating, baseline={baseline}")
+    # Episodes begun by the other actor were in the batches, with weights far from 1
+    # and every step taken was trained on, but those of the batches still being collected
+    buffer = model.rollout_buffer
+    assert buffer.n_trained_steps + buffer.lengths.sum() - buffer.batch_rows().sum() == model.num_timesteps
+    assert max(abs(np.log(rho)).max() for rho in RHOS) > 0.5
+
+
+def test_no_baseline_is_no_baseline_and_the_mean_baseline_cancels_a_constant_return():
+    env = DummyVecEnv([lambda: TimeLimit(ConstantReturnEnv(), 10) for _ in range(2)])
+    updates = {}
+    for baseline in ("none", "mean"):
+        model = Reinforce("MlpPolicy", env, n_episodes=4, baseline=baseline, gamma=1.0, exact_rollouts=True, seed=0)
+        (updates[baseline],) = estimates(model, 1, [[p.detach().clone() for p in actor_params(model)]])
+    assert np.abs(updates["none"]).max() > 1e-3  # not recentred: every return is 2, and the update is not zero
+    np.testing.assert_allclose(updates["mean"], 0.0, atol=1e-5)

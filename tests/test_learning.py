@@ -16,6 +16,7 @@ THRESHOLD = 475.0
 CASES = [
     # (variant, n_envs, budget, seed)
     ("reinforce", 1, 200_000, 0),
+    ("reinforce", 8, 200_000, 0),
     ("pg_a2c", 8, 300_000, 0),
     ("pg_a2c-td0", 8, 300_000, 0),
     ("pg_a2c-gae", 8, 300_000, 0),
@@ -26,7 +27,7 @@ CASES = [
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("variant, n_envs, budget, seed", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("variant, n_envs, budget, seed", CASES, ids=[f"{c[0]}-{c[1]}envs" for c in CASES])
 def test_learns_cartpole(variant, n_envs, budget, seed):
     env = make_vec_env("CartPole-v1", n_envs=n_envs, seed=seed)
     eval_env = make_vec_env("CartPole-v1", n_envs=1, seed=10_000 + seed)

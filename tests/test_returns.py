@@ -2,8 +2,10 @@
 
 import numpy as np
 import pytest
+import torch as th
 from envs import ScriptedEnv
-from helpers import collect, set_constant_value, valid_rows
+from gymnasium.wrappers import TimeLimit
+from helpers import collect, set_constant_value
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from sb3_pg import A2C, Reinforce
@@ -15,11 +17,18 @@ CRITIC_VALUE = 10.0
 EPISODES = [([1.0, 2.0, 3.0], "terminated"), ([1.0, 1.0], "truncated")]
 
 
-def make_reinforce(episodes, n_steps, n_envs=1, **kwargs) -> Reinforce:
-    env = DummyVecEnv([lambda i=i: ScriptedEnv(episodes[i % len(episodes)]) for i in range(n_envs)])
-    model = Reinforce("MlpPolicy", env, n_steps=n_steps, gamma=GAMMA, policy_kwargs=dict(net_arch=[]), seed=0, **kwargs)
+def make_reinforce(episodes, n_episodes, n_envs=1, **kwargs) -> Reinforce:
+    env = DummyVecEnv([lambda i=i: TimeLimit(ScriptedEnv(episodes[i % len(episodes)]), 10_000) for i in range(n_envs)])
+    model = Reinforce("MlpPolicy", env, n_episodes=n_episodes, gamma=GAMMA, policy_kwargs=dict(net_arch=[]), seed=0, **kwargs)
     set_constant_value(model, CRITIC_VALUE)
     return model
+
+
+def batch_weights(model: Reinforce) -> tuple[np.ndarray, np.ndarray]:
+    """The returns G_t and the weights w_t - b_t of the batch just collected, episode after episode."""
+    data = next(model.rollout_buffer.get())
+    rho = th.ones(model.n_episodes)
+    return data.returns.numpy(), model.weights(data, rho).numpy()
 
 
 @pytest.mark.parametrize(
@@ -28,8 +37,9 @@ def make_reinforce(episodes, n_steps, n_envs=1, **kwargs) -> Reinforce:
         # G_t = r_t + 0.5 G_{t+1}; without a critic the truncated episode just ends
         ("none", True, [2.75, 3.5, 3.0, 1.5, 1.0], [2.75, 3.5, 3.0, 1.5, 1.0]),
         ("none", False, [2.75, 3.5, 3.0, 1.5, 1.0], [2.75, 2.75, 2.75, 1.5, 1.5]),
-        # each episode's baseline is the mean weight of the other episode: 1.25 for the first, 3.0833 for the second
-        ("mean", True, [2.75, 3.5, 3.0, 1.5, 1.0], [1.5, 2.25, 1.75, 1.5 - 37 / 12, 1.0 - 37 / 12]),
+        # the other episode's G at the same step (0 once it has ended): [1.5, 1.0, 0] and [2.75, 3.5]
+        ("mean", True, [2.75, 3.5, 3.0, 1.5, 1.0], [1.25, 2.5, 3.0, -1.25, -2.5]),
+        # the other episode's R(tau): 1.5 for the first, 2.75 for the second
         ("mean", False, [2.75, 3.5, 3.0, 1.5, 1.0], [1.25, 1.25, 1.25, -1.25, -1.25]),
         # with a critic V = 10, the truncation adds 0.5 * 10 to the last reward: [1, 6] -> G = [4, 6]
         ("value", True, [2.75, 3.5, 3.0, 4.0, 6.0], [-7.25, -6.5, -7.0, -6.0, -4.0]),
@@ -37,45 +47,54 @@ def make_reinforce(episodes, n_steps, n_envs=1, **kwargs) -> Reinforce:
     ],
 )
 def test_reinforce_returns_by_hand(baseline, reward_to_go, expected_returns, expected_weights):
-    # n_steps=4: the first episode (3 steps) is not enough, so the second runs to its end
-    model = make_reinforce([EPISODES], n_steps=4, baseline=baseline, reward_to_go=reward_to_go)
+    model = make_reinforce([EPISODES], n_episodes=2, baseline=baseline, reward_to_go=reward_to_go)
     collect(model)
-    assert model.rollout_buffer.pos == 5
-    np.testing.assert_allclose(valid_rows(model, "returns"), expected_returns, rtol=1e-6)
-    np.testing.assert_allclose(valid_rows(model, "advantages"), expected_weights, rtol=1e-6)
-    assert model.rollout_buffer.n_episodes == 2
+    returns, weights = batch_weights(model)
+    np.testing.assert_allclose(returns, expected_returns, rtol=1e-6)
+    np.testing.assert_allclose(weights, expected_weights, rtol=1e-6)
 
 
-def test_reinforce_never_cuts_an_episode():
-    # env 0: episodes of 2 steps; env 1: one episode of 5 steps. n_steps=3.
+def test_importance_weights_enter_the_mean_baseline():
+    model = make_reinforce([EPISODES], n_episodes=2, baseline="mean")
+    collect(model)
+    data = next(model.rollout_buffer.get())
+    # rho = (2, 1): the first episode counts twice in the second's baseline: [2 * 2.75, 2 * 3.5]
+    weights = model.weights(data, th.tensor([2.0, 1.0])).numpy()
+    np.testing.assert_allclose(weights[3:], [1.5 - 5.5, 1.0 - 7.0], rtol=1e-6)
+
+
+def test_batches_are_episodes_in_start_order_and_keep_every_step():
+    # env 0: episodes of 2 steps; env 1: one episode of 5 steps. Two episodes a batch.
     episodes = [[([1.0, 1.0], "terminated")], [([1.0] * 5, "terminated")]]
-    model = make_reinforce(episodes, n_steps=3, n_envs=2, baseline="none")
+    model = make_reinforce(episodes, n_episodes=2, n_envs=2, baseline="none")
     collect(model)
     buffer = model.rollout_buffer
-    # env 0 needs two episodes (4 steps) and then waits on env 1 (5 steps): its 5th step begins an
-    # episode that is not in the batch.
-    assert buffer.pos == 5
-    np.testing.assert_array_equal(buffer.valid[:5, 0], [1, 1, 1, 1, 0])
-    np.testing.assert_array_equal(buffer.valid[:5, 1], [1, 1, 1, 1, 1])
-    np.testing.assert_allclose(buffer.returns[:4, 0], [1.5, 1.0, 1.5, 1.0])
-    np.testing.assert_allclose(buffer.returns[:5, 1], [1.9375, 1.875, 1.75, 1.5, 1.0])
-    assert buffer.n_episodes == 3
+    # Batch 0: the two episodes that started first (env 0's first, env 1's); the rollout ends when
+    # env 1's ends, after 5 steps. Env 0 meanwhile began episodes 2 and 3 (batch 1): kept.
+    assert model.num_timesteps == 10
+    np.testing.assert_array_equal(buffer.batch_rows().sum(axis=0), [2, 5])
+    np.testing.assert_array_equal(buffer.lengths, [5, 5])
+    returns, _ = batch_weights(model)
+    np.testing.assert_allclose(returns, [1.5, 1.0, 1.9375, 1.875, 1.75, 1.5, 1.0])
 
-    # Next rollout: env 0 first skips the rest of the episode it began (1 step), then collects.
+    # Batch 1 (env 0's episodes 2 and 3) needs one more step; env 1 begins batch 2 meanwhile
     collect(model)
-    np.testing.assert_array_equal(buffer.valid[: buffer.pos, 0][:3], [0, 1, 1])
-    observations = valid_rows(model, "observations")
-    # every valid episode starts at its step 0
-    starts = valid_rows(model, "episode_starts").astype(bool)
-    assert (observations[starts, 1] == 0).all()
+    assert model.num_timesteps == 12
+    np.testing.assert_array_equal(buffer.batch_rows().sum(axis=0), [4, 0])
+    data = next(buffer.get())
+    np.testing.assert_array_equal(data.episode_index.numpy(), [0, 0, 1, 1])
+    np.testing.assert_array_equal(data.time_index.numpy(), [0, 1, 0, 1])
+    # every episode starts at its step 0
+    assert (data.observations[data.time_index == 0, 1] == 0).all()
+    assert buffer.n_trained_steps == 11  # all but env 1's step of batch 2
 
 
-def test_reinforce_buffer_grows_past_n_steps():
-    model = make_reinforce([[([1.0] * 7, "terminated")]], n_steps=2, baseline="none")
+def test_reinforce_buffer_grows():
+    model = make_reinforce([[([1.0] * 600, "terminated")]], n_episodes=1, baseline="none")
     collect(model)
-    assert model.rollout_buffer.pos == 7
-    assert model.rollout_buffer.buffer_size >= 7
-    np.testing.assert_allclose(valid_rows(model, "returns")[0], sum(GAMMA**k for k in range(7)), rtol=1e-6)
+    assert model.rollout_buffer.buffer_size >= 600
+    returns, _ = batch_weights(model)
+    np.testing.assert_allclose(returns[0], sum(GAMMA**k for k in range(600)), rtol=1e-6)
 
 
 def naive_gae(rewards, dones, values, last_value, gamma, lam):

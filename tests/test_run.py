@@ -5,6 +5,7 @@ import inspect
 import numpy as np
 import pytest
 from algos import VARIANT_IDS, VARIANTS
+from gymnasium.wrappers import TimeLimit
 from stable_baselines3.common.callbacks import CheckpointCallback, EvalCallback, StopTrainingOnMaxEpisodes
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.envs import (
@@ -19,11 +20,12 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNorm
 
 from sb3_pg import A2C, Reinforce
 
+# SB3's test envs end their episodes themselves; TimeLimit says so (REINFORCE refuses envs without a limit)
 ACTION_SPACE_ENVS = {
-    "Discrete": lambda: IdentityEnv(2, ep_length=10),
-    "Box": lambda: IdentityEnvBox(ep_length=10),
-    "MultiDiscrete": lambda: IdentityEnvMultiDiscrete(2, ep_length=10),
-    "MultiBinary": lambda: IdentityEnvMultiBinary(2, ep_length=10),
+    "Discrete": lambda: TimeLimit(IdentityEnv(2, ep_length=10), 10),
+    "Box": lambda: TimeLimit(IdentityEnvBox(ep_length=10), 10),
+    "MultiDiscrete": lambda: TimeLimit(IdentityEnvMultiDiscrete(2, ep_length=10), 10),
+    "MultiBinary": lambda: TimeLimit(IdentityEnvMultiBinary(2, ep_length=10), 10),
 }
 
 
@@ -39,14 +41,14 @@ def test_action_spaces(name, algo, kwargs, space):
 
 @pytest.mark.parametrize("name, algo, kwargs", VARIANTS, ids=VARIANT_IDS)
 def test_cnn_policy(name, algo, kwargs):
-    env = FakeImageEnv(screen_height=40, screen_width=40, n_channels=1, discrete=True)
+    env = TimeLimit(FakeImageEnv(screen_height=40, screen_width=40, n_channels=1, discrete=True), 100)
     kwargs = {**kwargs, "policy_kwargs": dict(features_extractor_kwargs=dict(features_dim=16))}
     algo("CnnPolicy", env, seed=0, **kwargs).learn(64)
 
 
 @pytest.mark.parametrize("name, algo, kwargs", VARIANTS, ids=VARIANT_IDS)
 def test_multi_input_policy(name, algo, kwargs):
-    env = SimpleMultiObsEnv(random_start=True)
+    env = TimeLimit(SimpleMultiObsEnv(random_start=True), 100)
     model = algo("MultiInputPolicy", env, seed=0, **kwargs).learn(64)
     model.predict(env.observation_space.sample())
 
@@ -63,7 +65,7 @@ def test_vec_envs_and_vec_normalize(name, algo, kwargs):
 def test_subproc_vec_env(algo):
     env = make_vec_env("CartPole-v1", n_envs=2, seed=0, vec_env_cls=SubprocVecEnv)
     try:
-        algo("MlpPolicy", env, n_steps=8, seed=0).learn(100)
+        algo("MlpPolicy", env, seed=0, **({"n_episodes": 2} if algo is Reinforce else {"n_steps": 8})).learn(100)
     finally:
         env.close()
 

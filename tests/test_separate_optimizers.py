@@ -2,6 +2,7 @@
 
 import pytest
 import torch as th
+from gymnasium.wrappers import TimeLimit
 from helpers import collect
 from stable_baselines3.common.envs import FakeImageEnv
 from stable_baselines3.common.utils import configure_logger
@@ -18,8 +19,12 @@ def changed(before, params) -> list[bool]:
     return [not th.equal(b, p) for b, p in zip(before, params, strict=True)]
 
 
-def image_env() -> FakeImageEnv:
-    return FakeImageEnv(screen_height=40, screen_width=40, n_channels=1, discrete=True)
+def image_env() -> TimeLimit:
+    return TimeLimit(FakeImageEnv(screen_height=40, screen_width=40, n_channels=1, discrete=True), 100)
+
+
+def batch_size(algo: type) -> dict[str, int]:
+    return {"n_episodes": 2} if algo is Reinforce else {"n_steps": 16}
 
 
 @pytest.mark.parametrize("algo", [Reinforce, A2C])
@@ -31,7 +36,7 @@ def test_each_optimizer_moves_only_its_parameters(algo, share_features_extractor
         model = algo(
             "CnnPolicy",
             image_env(),
-            n_steps=16,
+            **batch_size(algo),
             learning_rate=learning_rate,
             critic_learning_rate=critic_learning_rate,
             policy_kwargs=policy_kwargs,
@@ -68,7 +73,7 @@ def test_parameter_split_of_mlp_policy():
 
 
 def test_reinforce_actor_loss_sends_no_gradient_to_the_critic():
-    model = Reinforce("MlpPolicy", "CartPole-v1", n_steps=32, seed=0)
+    model = Reinforce("MlpPolicy", "CartPole-v1", n_episodes=4, seed=0)
     collect(model)
     rollout_data = next(model.rollout_buffer.get())
     policy_loss, entropy_loss = model.policy_loss(rollout_data)
@@ -80,7 +85,7 @@ def test_reinforce_actor_loss_sends_no_gradient_to_the_critic():
 
 def test_reinforce_critic_fits_monte_carlo_returns():
     """The critic's targets are the discounted reward-to-go of complete episodes, and its loss falls."""
-    model = Reinforce("MlpPolicy", "CartPole-v1", n_steps=256, learning_rate=0.0, critic_learning_rate=1e-2, seed=0)
+    model = Reinforce("MlpPolicy", "CartPole-v1", n_episodes=16, learning_rate=0.0, critic_learning_rate=1e-2, seed=0)
     model.set_logger(configure_logger(0, None, "", False))
     collect(model)
     rollout_data = next(model.rollout_buffer.get())
@@ -96,7 +101,12 @@ def test_reinforce_critic_fits_monte_carlo_returns():
 def test_n_critic_updates_take_several_critic_steps(algo):
     def critic_change(n_critic_updates: int) -> float:
         model = algo(
-            "MlpPolicy", "CartPole-v1", n_steps=16, critic_learning_rate=1e-3, n_critic_updates=n_critic_updates, seed=0
+            "MlpPolicy",
+            "CartPole-v1",
+            critic_learning_rate=1e-3,
+            n_critic_updates=n_critic_updates,
+            seed=0,
+            **batch_size(algo),
         )
         before = snapshot(model._critic_params)
         collect(model)
@@ -107,7 +117,7 @@ def test_n_critic_updates_take_several_critic_steps(algo):
 
 
 @pytest.mark.parametrize("vf", [[], [8], [32, 32]])
-@pytest.mark.parametrize("algo, kwargs", [(Reinforce, dict(n_steps=16)), (A2C, dict(critic_learning_rate=1e-3)), (A2C, {})])
+@pytest.mark.parametrize("algo, kwargs", [(Reinforce, dict(n_episodes=4)), (A2C, dict(critic_learning_rate=1e-3)), (A2C, {})])
 def test_every_critic_size_trains(algo, kwargs, vf, tmp_path):
     model = algo("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=dict(pi=[16], vf=vf)), seed=0, **kwargs)
     critic_before = snapshot(model.policy.value_net.parameters())

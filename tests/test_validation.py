@@ -22,8 +22,6 @@ COMMON_CASES = [
     (dict(learning_rate=-1e-3), "learning_rate", ">= 0"),
     (dict(learning_rate=lambda _: -1.0), "learning_rate", ">= 0"),
     (dict(learning_rate="fast"), "learning_rate", ">= 0"),
-    (dict(n_steps=0), "n_steps", ">= 1"),
-    (dict(n_steps=2.5), "n_steps", ">= 1"),
     (dict(gamma=1.5), "gamma", "[0.0, 1.0]"),
     (dict(gamma=-0.1), "gamma", "[0.0, 1.0]"),
     (dict(gamma=float("nan")), "gamma", "[0.0, 1.0]"),
@@ -40,13 +38,19 @@ COMMON_CASES = [
 REINFORCE_CASES = [
     (dict(baseline="critic"), "baseline", "'none', 'mean', 'value'"),
     (dict(reward_to_go="yes"), "reward_to_go", "True, False"),
-    (dict(loss_reduction="sum"), "loss_reduction", "'step_mean', 'episode_mean'"),
+    (dict(loss_reduction="sum"), "loss_reduction", "'episode_mean', 'step_mean'"),
+    (dict(n_episodes=0), "n_episodes", ">= 1"),
+    (dict(n_episodes=2.5), "n_episodes", ">= 1"),
+    (dict(max_episode_steps=0), "max_episode_steps", ">= 1"),
+    (dict(rollout_buffer_kwargs=dict(n_episodes=3)), "rollout_buffer_kwargs", "pass `n_episodes`"),
     (dict(baseline="none", critic_learning_rate=1e-3), "critic_learning_rate", "baseline='value'"),
     (dict(baseline="mean", n_critic_updates=3), "n_critic_updates", "baseline='value'"),
     (dict(rollout_buffer_class=RolloutBuffer), "rollout_buffer_class", "EpisodicRolloutBuffer"),
 ]
 
 A2C_CASES = [
+    (dict(n_steps=0), "n_steps", ">= 1"),
+    (dict(n_steps=2.5), "n_steps", ">= 1"),
     (dict(gae_lambda=1.1), "gae_lambda", "[0.0, 1.0]"),
     (dict(gae_lambda=-0.5), "gae_lambda", "[0.0, 1.0]"),
     (dict(critic_target="bellman"), "critic_target", "'td_lambda', 'monte_carlo'"),

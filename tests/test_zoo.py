@@ -46,7 +46,7 @@ def test_train_then_enjoy_in_process(algo, tmp_path, capsys):
         == 0
     )
     assert (tmp_path / "logs" / algo / "CartPole-v1_1" / "CartPole-v1.zip").exists()
-    assert _zoo("enjoy", "--algo", algo, "--env", "CartPole-v1", "-f", folder, "-n", "100", "--no-render") == 0
+    assert _zoo("enjoy", "--algo", algo, "--env", "CartPole-v1", "-f", folder, "-n", "500", "--no-render") == 0
     assert "Mean reward" in capsys.readouterr().out
 
 

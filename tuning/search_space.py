@@ -169,6 +169,15 @@ def _sample_n_steps(low_exp: int, high_exp: int) -> Sample:
     return sample_n_steps
 
 
+def _sample_n_episodes(low_exp: int, high_exp: int) -> Sample:
+    def sample_n_episodes(trial: BaseTrial) -> dict[str, Any]:
+        n_episodes = 2 ** trial.suggest_int("n_episodes_exp", low_exp, high_exp)
+        trial.set_user_attr("n_episodes", n_episodes)
+        return {"n_episodes": n_episodes}
+
+    return sample_n_episodes
+
+
 def sample_gae_lambda(trial: BaseTrial) -> dict[str, Any]:
     # 0 is the TD(0) advantage and 1 the n-step Monte Carlo one: both ends are variants we ship
     return {"gae_lambda": trial.suggest_categorical("gae_lambda", [0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 1.0])}
@@ -192,9 +201,7 @@ def sample_baseline(trial: BaseTrial) -> dict[str, Any]:
     return {"baseline": trial.suggest_categorical("baseline", ["none", "mean", "value"])}
 
 
-def _space(
-    algo: type[Reinforce] | type[A2C], n_envs: int, n_steps_exp: tuple[int, int], own: list[Hyperparameter]
-) -> SearchSpace:
+def _space(algo: type[Reinforce] | type[A2C], n_envs: int, batch: Hyperparameter, own: list[Hyperparameter]) -> SearchSpace:
     space = SearchSpace(algo, n_envs)
     for hyperparameter in [
         *own,
@@ -202,7 +209,7 @@ def _space(
         Hyperparameter("critic_learning_rate", sample_critic_learning_rate, ("critic_learning_rate",), needs_critic=True),
         Hyperparameter("gamma", sample_gamma, ("gamma",)),
         Hyperparameter("critic_size", sample_critic_size, ("policy_kwargs.net_arch",), needs_critic=True),
-        Hyperparameter("n_steps", _sample_n_steps(*n_steps_exp), ("n_steps",), default_on=False),
+        batch,
         Hyperparameter("ent_coef", sample_ent_coef, ("ent_coef",), default_on=False),
         Hyperparameter("max_grad_norm", sample_max_grad_norm, ("max_grad_norm",), default_on=False),
         Hyperparameter("normalize_advantage", sample_normalize_advantage, ("normalize_advantage",), default_on=False),
@@ -214,9 +221,14 @@ def _space(
 SEARCH_SPACES: dict[str, SearchSpace] = {
     # The baseline comes first: the critic's hyperparameters exist only with baseline="value"
     "reinforce": _space(
-        Reinforce, 1, (7, 12), [Hyperparameter("baseline", sample_baseline, ("baseline",), default_on=False)]
-    ),  # n_steps 128 to 4096
-    "pg_a2c": _space(A2C, 8, (2, 11), []),  # n_steps 4 to 2048
+        Reinforce,
+        1,
+        Hyperparameter("n_episodes", _sample_n_episodes(1, 6), ("n_episodes",), default_on=False),  # 2 to 64 episodes
+        [Hyperparameter("baseline", sample_baseline, ("baseline",), default_on=False)],
+    ),
+    "pg_a2c": _space(
+        A2C, 8, Hyperparameter("n_steps", _sample_n_steps(2, 11), ("n_steps",), default_on=False), []
+    ),  # n_steps 4 to 2048
 }
 SEARCH_SPACES["pg_a2c"].add(Hyperparameter("gae_lambda", sample_gae_lambda, ("gae_lambda",), default_on=False))
 

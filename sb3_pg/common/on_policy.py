@@ -194,6 +194,12 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         # Rebuilt from the policy by _setup_model and on first use
         return [*super()._excluded_save_params(), "_actor_params", "_critic_params", "_fast"]
 
+    def _update_current_progress_remaining(self, num_timesteps: int, total_timesteps: int) -> None:
+        """SB3's progress, clamped to [0, 1]: a last rollout that runs past ``total_timesteps`` (REINFORCE
+        finishing its episodes) must not turn a schedule negative (gradient ascent on the loss)."""
+        super()._update_current_progress_remaining(num_timesteps, total_timesteps)
+        self._current_progress_remaining = min(max(self._current_progress_remaining, 0.0), 1.0)
+
     def _fast_paths(self) -> tuple[ActorCriticPolicy, FastForward | None, NumpyActor | None]:
         if self._fast is None or self._fast[0] is not self.policy:
             fast = FastForward.build(self.policy)
@@ -311,6 +317,9 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         callback.on_rollout_start()
         self._start_rollout(env.num_envs)
 
+        # A rollout may take no step (REINFORCE's batch may be complete already)
+        new_obs: Any = self._last_obs
+        dones: np.ndarray = np.asarray(self._last_episode_starts)
         while self._rollout_continues(n_steps, n_rollout_steps):
             if self.use_sde and self.sde_sample_freq > 0 and n_steps % self.sde_sample_freq == 0:
                 # Sample a new noise matrix
@@ -335,7 +344,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
             if self._bootstraps_truncation():
                 self._bootstrap_truncations(rewards, dones, infos)
             self._add_step(rollout_buffer, actions, rewards, values, log_probs, dones, n_rollout_steps)
-            self._last_obs = new_obs  # type: ignore[assignment]
+            self._last_obs = new_obs
             self._last_episode_starts = dones
 
         rollout_buffer.compute_returns_and_advantage(last_values=self._bootstrap_values(new_obs), dones=dones)

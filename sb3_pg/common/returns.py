@@ -75,46 +75,35 @@ def reward_to_go(rewards: np.ndarray, episode_starts: np.ndarray, dones: np.ndar
     return compute_gae(rewards, zeros, episode_starts, zeros[-1], dones, gamma, gae_lambda=1.0)
 
 
-def whole_episode_returns(returns_to_go: np.ndarray, episode_starts: np.ndarray) -> np.ndarray:
+def leave_one_out_mean(
+    weights: np.ndarray, episode: np.ndarray, time: np.ndarray, rho: np.ndarray, by_time: bool
+) -> np.ndarray:
     """
-    The whole-trajectory return ``R(tau) = G_0`` of each step's episode, broadcast to every step of
-    that episode: the weight of the seed's first estimator ``sum_t grad log pi(a_t|s_t) R(tau)``.
+    The mean baseline of a batch of ``K`` episodes: for a step of episode ``i``, the mean over the
+    *other* ``K - 1`` episodes of their importance-weighted weight,
 
-    Steps before the first episode start of a column (an episode begun before these data) keep
-    their reward-to-go; callers mask them out.
+        b_i(t) = 1/(K-1) sum_{j != i} rho_j w_j(t)
 
-    :param returns_to_go: ``G_t`` from :func:`reward_to_go` ``[n_steps, n_envs]``
-    :param episode_starts: 1.0 where a step starts an episode ``[n_steps, n_envs]``
-    :return: ``R(tau)`` for each step ``[n_steps, n_envs]``
+    with ``w_j(t)`` the weight of episode ``j``'s step ``t`` (0 once it has ended) when ``by_time``
+    (for the reward-to-go ``G_t``: a baseline that depends on the time step only), or its one
+    weight ``R(tau_j)`` otherwise. Leaving episode ``i`` out makes ``b_i`` independent of its
+    actions, and ``rho_j`` makes each term's expectation that of the current policy whichever
+    policy began episode ``j``: the estimate stays unbiased. With ``K = 1`` there is no other
+    episode and the baseline is 0.
+
+    :param weights: each step's weight, ``G_t`` or ``R(tau)`` ``[n_rows]``
+    :param episode: each step's episode, 0 .. K - 1 ``[n_rows]``
+    :param time: each step's number within its episode ``[n_rows]``
+    :param rho: each episode's importance weight ``[K]``
+    :param by_time: average the weights of the same time step (True) or the episodes' one weight
+    :return: the baseline of each step ``[n_rows]``
     """
-    whole = returns_to_go.copy()
-    for step in range(1, whole.shape[0]):
-        # Carry G_0 forward until the next episode starts.
-        continuing = episode_starts[step] == 0
-        whole[step, continuing] = whole[step - 1, continuing]
-    return whole
-
-
-def leave_one_out_mean(weights: np.ndarray, episode_starts: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """
-    The batch-mean baseline, per episode: the mean of the valid weights of the *other* episodes.
-
-    A mean that included the episode's own weights would depend on its actions and shrink the
-    gradient by about ``1 - 1/|D|``; leaving the episode out keeps the estimate unbiased.
-
-    :param weights: the weights ``[n_steps, n_envs]``
-    :param episode_starts: 1.0 where a step starts an episode ``[n_steps, n_envs]``
-    :param valid: which steps are in the batch ``[n_steps, n_envs]``
-    :return: the baseline of each step ``[n_steps, n_envs]`` (0 where there is no other episode)
-    """
-    # Number the episodes: column by column, a new id at each episode start.
-    starts = episode_starts.astype(bool).T.copy()
-    starts[:, 0] = True
-    ids = np.cumsum(starts.ravel()).reshape(starts.shape).T - 1
-    n_ids = int(ids.max()) + 1
-    mask = valid.astype(np.float64)
-    episode_sum = np.bincount(ids.ravel(), weights=(weights * mask).ravel(), minlength=n_ids)
-    episode_count = np.bincount(ids.ravel(), weights=mask.ravel(), minlength=n_ids)
-    other_sum = episode_sum.sum() - episode_sum[ids]
-    other_count = episode_count.sum() - episode_count[ids]
-    return np.where(other_count > 0, other_sum / np.maximum(other_count, 1), 0.0).astype(np.float32)
+    n_episodes = len(rho)
+    if n_episodes < 2:
+        return np.zeros_like(weights)
+    weighted = rho[episode] * weights
+    if by_time:
+        totals = np.bincount(time, weights=weighted)[time]
+    else:
+        totals = np.full(len(weights), weighted[time == 0].sum())
+    return ((totals - weighted) / (n_episodes - 1)).astype(weights.dtype)

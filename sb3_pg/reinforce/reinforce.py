@@ -1,3 +1,4 @@
+import warnings
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -5,17 +6,21 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
-from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, RolloutBufferSamples, Schedule
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 
-from sb3_pg.common.buffers import BASELINES, DictEpisodicRolloutBuffer, EpisodicRolloutBuffer
+from sb3_pg.common.episode_buffer import DictEpisodicRolloutBuffer, EpisodeBatchSamples, EpisodicRolloutBuffer
+from sb3_pg.common.episode_limit import check_episode_limit, with_episode_limit
 from sb3_pg.common.fast_optim import explained_variance
 from sb3_pg.common.on_policy import ActorCriticAlgorithm
-from sb3_pg.common.validation import check_choice
+from sb3_pg.common.returns import leave_one_out_mean
+from sb3_pg.common.validation import check_choice, check_positive_int
 from sb3_pg.reinforce.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 
 SelfReinforce = TypeVar("SelfReinforce", bound="Reinforce")
 
-LOSS_REDUCTIONS = ("step_mean", "episode_mean")
+LOSS_REDUCTIONS = ("episode_mean", "step_mean")
+BASELINES = ("none", "mean", "value")
+INITIAL_ROWS = 256  # rows per env the buffer starts with
 
 
 class Reinforce(ActorCriticAlgorithm):
@@ -24,49 +29,57 @@ class Reinforce(ActorCriticAlgorithm):
 
     Paper: Williams (1992), "Simple statistical gradient-following algorithms for connectionist
     reinforcement learning", https://doi.org/10.1007/BF00992696
-    Maths: ``seed-policy-gradients.md`` and OpenAI Spinning Up,
+    Maths: ``docs/maths.md`` (from the project's seed document) and OpenAI Spinning Up,
     https://spinningup.openai.com/en/latest/spinningup/rl_intro3.html
 
-    The gradient estimate over a batch D of complete episodes is
+    Each update uses a batch D of exactly ``K = n_episodes`` complete episodes:
 
-        g = 1/|D| sum_{tau in D} sum_t grad log pi(a_t|s_t) (w_t - b(s_t))
+        g = 1/K sum_{tau in D} rho(tau) sum_t grad log pi(a_t|s_t) (w_t - b_t)
 
     with weight ``w_t = R(tau)`` (the whole discounted return) or ``w_t = G_t`` (the discounted
-    reward-to-go), and baseline ``b`` none, the batch mean of the other episodes' weights, or a learned
-    ``V_phi(s_t)``. The actor minimises the surrogate ``-(log_prob * weight)`` with the weight
-    detached; the critic ``V_phi`` is fitted separately by MSE to the Monte Carlo returns ``G_t``,
-    with its own optimizer. With ``gamma < 1`` the reward-to-go form is the usual estimator, which
-    drops the ``gamma^t`` factor of the exact gradient of the discounted objective (Thomas 2014,
-    "Bias in natural actor-critic algorithms"); ``gamma = 1`` or ``reward_to_go=False`` is exact.
+    reward-to-go), and baseline ``b`` none, the mean of the other ``K - 1`` episodes' weights
+    (at the same time step for ``G_t``), or a learned ``V_phi(s_t)``. The actor minimises the
+    surrogate ``-rho * log_prob * (w - b)`` with ``rho``, ``w`` and ``b`` detached; the critic
+    ``V_phi`` is fitted separately by MSE to the Monte Carlo returns ``G_t``, with its own optimizer.
 
-    Every return is a complete episode's: each environment collects at least ``n_steps`` steps
-    and then runs its last episode to its end; steps that other environments take meanwhile (and
-    the rest of an episode begun then, at the next rollout) are not trained on. An episode is kept
-    or dropped by when it starts, never by its length, so the batch is not biased towards short
-    episodes. A time-limit truncation is bootstrapped with ``gamma * V_phi(s_T)`` when
-    ``baseline="value"``; without a critic it is the end of the episode (the objective is then the
-    return within the time limit).
+    The batch is chosen by start order: episode number ``k`` (counted over all envs, envs starting
+    together ranked by index) belongs to batch ``k // K``. Membership never depends on an episode's
+    own actions, rewards or length, and ``K`` is fixed, so ``g`` is an unbiased estimate of the
+    policy gradient for any distribution of episode lengths (with ``gamma = 1``, or
+    ``reward_to_go=False``; with ``gamma < 1`` the reward-to-go form drops the ``gamma^t`` factor of
+    the discounted objective's gradient, the usual practice: Thomas 2014). A rollout ends when the
+    batch's last episode ends; the steps other envs took meanwhile begin later batches and are kept,
+    not thrown away. Those episodes began under an older policy ``mu``: ``rho(tau) = prod_t
+    pi(a_t|s_t) / mu(a_t|s_t)`` over their steps (1 for an episode taken wholly by the current policy)
+    makes their expectation the current policy's, so the estimate stays unbiased.
+
+    A time-limit truncation is bootstrapped with ``gamma * V_phi(s_T)`` when ``baseline="value"``;
+    without a critic it ends the episode (the objective is then the return within the time limit),
+    and a warning says so once. Envs must have an episode limit (``TimeLimit``, or
+    ``max_episode_steps``), so that every episode ends.
 
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy)
-    :param env: The environment to learn from (if registered in Gym, can be str)
+    :param env: The environment to learn from (if registered in Gym, can be str); it needs an episode limit
     :param learning_rate: The actor's learning rate, it can be a function
         of the current progress remaining (from 1 to 0)
-    :param n_steps: The minimum number of steps to run for each environment per update; each
-        environment then finishes its current episode, so a batch holds at least ``n_steps * n_envs``
-        steps of complete episodes
+    :param n_episodes: The number K of complete episodes in each update's batch, counted over all
+        environments (with ``n_envs`` envs, ``K >= n_envs`` keeps every env busy)
     :param gamma: Discount factor
-    :param baseline: ``"none"``, ``"mean"`` (batch mean of the weights, each episode's taken over the
-        other episodes of the batch so that it stays unbiased) or ``"value"``
-        (a learned ``V_phi(s)``: REINFORCE with baseline)
+    :param baseline: ``"none"``, ``"mean"`` (the mean of the other ``K - 1`` episodes' weights, so that
+        it stays unbiased) or ``"value"`` (a learned ``V_phi(s)``: REINFORCE with baseline)
     :param reward_to_go: Weight each log-probability by the discounted return from its step (True)
         or by the whole episode's discounted return R(tau) (False, the seed's first estimator)
-    :param loss_reduction: ``"step_mean"``: the loss is the mean over the batch's steps (as SB3);
-        ``"episode_mean"``: sum over each episode's steps, mean over episodes (the seed's estimator,
-        an unbiased estimate of the policy gradient whose scale grows with episode length)
+    :param loss_reduction: ``"episode_mean"``: the sum over the batch's steps divided by K, the
+        unbiased estimator above; ``"step_mean"``: divided by the number of steps instead (as SB3's
+        losses), a ratio estimator: consistent, but biased by O(1/K) when episode lengths vary
+    :param max_episode_steps: Cut episodes after this many steps (a time-limit truncation); ``None``
+        keeps the env's own limit (an env without one is refused)
     :param critic_learning_rate: The critic's learning rate (float or schedule); ``None`` uses
         ``learning_rate``. Only with ``baseline="value"``
     :param n_critic_updates: Number of critic gradient steps per batch. Only with ``baseline="value"``
-    :param normalize_advantage: Whether to standardise the weights (after the baseline) in each batch
+    :param normalize_advantage: Whether to divide the weights (after the baseline) by their standard
+        deviation over the batch. This only rescales, never recentres (that would be a baseline); the
+        random scale makes the estimate biased in magnitude, though not in direction
     :param ent_coef: Entropy coefficient for the loss calculation
     :param max_grad_norm: The maximum norm for gradient clipping (actor and critic separately);
         ``None`` for no clipping
@@ -98,24 +111,25 @@ class Reinforce(ActorCriticAlgorithm):
         "CnnPolicy": CnnPolicy,
         "MultiInputPolicy": MultiInputPolicy,
     }
-    rollout_buffer: EpisodicRolloutBuffer
-    _collecting: np.ndarray
-    _finished: np.ndarray
-    _n_batch_steps: np.ndarray
+    rollout_buffer: EpisodicRolloutBuffer | DictEpisodicRolloutBuffer
+    _warned_truncation: bool = False
+    _learn_start_timesteps: int = 0
+    _learn_start_trained: int = 0
 
     def __init__(
         self,
         policy: str | type[ActorCriticPolicy],
         env: GymEnv | str,
         learning_rate: float | Schedule = 3e-3,
-        n_steps: int = 512,
+        n_episodes: int = 16,
         gamma: float = 0.99,
         baseline: str = "value",
         reward_to_go: bool = True,
-        loss_reduction: str = "step_mean",
+        loss_reduction: str = "episode_mean",
+        max_episode_steps: int | None = None,
         critic_learning_rate: float | Schedule | None = None,
         n_critic_updates: int = 1,
-        normalize_advantage: bool = True,
+        normalize_advantage: bool = False,
         ent_coef: float = 0.0,
         max_grad_norm: float | None = None,
         use_sde: bool = False,
@@ -131,11 +145,13 @@ class Reinforce(ActorCriticAlgorithm):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ):
+        if max_episode_steps is not None:
+            check_positive_int("max_episode_steps", max_episode_steps)
         super().__init__(
             policy,
-            env,
+            with_episode_limit(env, max_episode_steps),
             learning_rate=learning_rate,
-            n_steps=n_steps,
+            n_steps=INITIAL_ROWS,  # the buffer's first size per env: it grows as episodes need
             gamma=gamma,
             gae_lambda=1.0,  # Monte Carlo returns of complete episodes: no GAE
             ent_coef=ent_coef,
@@ -154,9 +170,11 @@ class Reinforce(ActorCriticAlgorithm):
             _init_setup_model=False,
             supported_action_spaces=None,  # checked by _check_arguments, with a ValueError
         )
+        self.n_episodes = n_episodes
         self.baseline = baseline
         self.reward_to_go = reward_to_go
         self.loss_reduction = loss_reduction
+        self.max_episode_steps = max_episode_steps
         self.critic_learning_rate = critic_learning_rate
         self.n_critic_updates = n_critic_updates
         self.normalize_advantage = normalize_advantage
@@ -168,6 +186,9 @@ class Reinforce(ActorCriticAlgorithm):
 
     def _check_arguments(self) -> None:
         self._check_common_arguments()
+        if self.env is not None:
+            check_episode_limit(self.env)
+        check_positive_int("n_episodes", self.n_episodes)
         check_choice("baseline", self.baseline, BASELINES)
         check_choice("reward_to_go", self.reward_to_go, (True, False))
         check_choice("loss_reduction", self.loss_reduction, LOSS_REDUCTIONS)
@@ -186,32 +207,49 @@ class Reinforce(ActorCriticAlgorithm):
                 "`rollout_buffer_class` must be a subclass of EpisodicRolloutBuffer or DictEpisodicRolloutBuffer "
                 f"(REINFORCE trains on complete episodes); got {buffer_class!r}"
             )
+        if "n_episodes" in (self.rollout_buffer_kwargs or {}):
+            raise ValueError("`rollout_buffer_kwargs` must not set 'n_episodes': pass `n_episodes` to Reinforce")
 
     def _setup_model(self) -> None:
         if self.rollout_buffer_class is None:
             is_dict = isinstance(self.observation_space, spaces.Dict)
             self.rollout_buffer_class = DictEpisodicRolloutBuffer if is_dict else EpisodicRolloutBuffer
-        estimator = {"reward_to_go": self.reward_to_go, "baseline": self.baseline}
-        self.rollout_buffer_kwargs = {**estimator, **self.rollout_buffer_kwargs}
+        self.rollout_buffer_kwargs = {**self.rollout_buffer_kwargs, "n_episodes": self.n_episodes}
         super()._setup_model()
         # The critic (the value baseline) always has its own optimizer; without it there is no critic
         critic_lr = self.learning_rate if self.critic_learning_rate is None else self.critic_learning_rate
         self._setup_optimizers(critic_lr if self.baseline == "value" else None)
 
-    # Rollout hooks (see ActorCriticAlgorithm.collect_rollouts): complete episodes only.
-    def _start_rollout(self, n_envs: int) -> None:
-        # _collecting[i]: env i's current step belongs to the batch (its episode began in this rollout);
-        # an env in the middle of an episode begun before (while others were finishing) skips to its end.
-        self._collecting = np.asarray(self._last_episode_starts, dtype=bool).copy()
-        self._finished = np.zeros(n_envs, dtype=bool)
-        self._n_batch_steps = np.zeros(n_envs, dtype=np.int64)
+    def set_env(self, env: GymEnv, force_reset: bool = True) -> None:
+        """SB3's ``set_env``, refusing an env without an episode limit. See ``BaseAlgorithm.set_env``."""
+        check_episode_limit(env)
+        super().set_env(env, force_reset=force_reset)
 
+    def _setup_learn(self, total_timesteps: int, callback: MaybeCallback = None, *args: Any, **kwargs: Any) -> Any:
+        resets = kwargs.get("reset_num_timesteps", args[0] if args else True) or self._last_obs is None
+        result = super()._setup_learn(total_timesteps, callback, *args, **kwargs)
+        if resets:
+            # The envs were reset: the episodes in progress were cut, and are not trained on
+            self.rollout_buffer.discard()
+        self._learn_start_timesteps = self.num_timesteps
+        self._learn_start_trained = self.rollout_buffer.n_trained_steps
+        return result
+
+    # Rollout hooks (see ActorCriticAlgorithm.collect_rollouts): batches of complete episodes.
     def _rollout_continues(self, n_steps: int, n_rollout_steps: int) -> bool:
-        return not self._finished.all()
+        return not self.rollout_buffer.batch_complete
 
-    def _bootstraps_truncation(self) -> bool:
-        # Without a critic a truncation ends the episode (the objective is the return within the limit)
-        return self.critic_optimizer is not None
+    def _bootstrap_truncations(self, rewards: np.ndarray, dones: np.ndarray, infos: list[dict[str, Any]]) -> None:
+        if self.critic_optimizer is not None:
+            super()._bootstrap_truncations(rewards, dones, infos)
+        elif not self._warned_truncation and any(infos[i].get("TimeLimit.truncated", False) for i in dones.nonzero()[0]):
+            # Without a critic the return stops at the cut: the objective is the return within the limit
+            self._warned_truncation = True
+            warnings.warn(
+                "Reinforce: episodes are cut by a time limit and there is no critic to bootstrap them "
+                "(baseline != 'value'): each is trained on as if it had ended there",
+                stacklevel=2,
+            )
 
     def _add_step(
         self,
@@ -223,25 +261,57 @@ class Reinforce(ActorCriticAlgorithm):
         dones: np.ndarray,
         n_rollout_steps: int,
     ) -> None:
-        super()._add_step(rollout_buffer, actions, rewards, values, log_probs, dones, n_rollout_steps)
-        self._n_batch_steps += self._collecting
-        # An env that has its quota stops at the end of its episode; an env at an episode
-        # boundary (re)starts collecting unless it has finished.
-        self._finished |= self._collecting & dones & (self._n_batch_steps >= n_rollout_steps)
-        self._collecting = np.where(dones, True, self._collecting) & ~self._finished
-
-    def _buffer_add_kwargs(self) -> dict[str, Any]:
-        return {"valid": self._collecting}
+        assert self._last_episode_starts is not None
+        self.rollout_buffer.add_step(self._last_obs, actions, rewards, self._last_episode_starts, values, log_probs, dones)
 
     def _bootstrap_values(self, new_obs: Any) -> th.Tensor:
         # Every episode in the batch is complete: nothing to bootstrap
-        return th.zeros(len(self._finished))
+        return th.zeros(self.n_envs)
 
-    def policy_loss(self, rollout_data: RolloutBufferSamples) -> tuple[th.Tensor, th.Tensor]:
+    def importance_weights(self, rollout_data: EpisodeBatchSamples, log_prob: th.Tensor) -> th.Tensor:
+        """
+        ``rho(tau) = exp(sum_t log pi(a_t|s_t) - log mu(a_t|s_t))`` of each episode: the current
+        policy ``pi`` over the policy ``mu`` that took its steps (1, to rounding, for an episode taken
+        by the current policy), detached.
+
+        :param rollout_data: the batch
+        :param log_prob: ``log pi(a_t|s_t)`` of its steps
+        :return: one weight per episode ``[n_episodes]``
+        """
+        log_ratio = (log_prob.detach() - rollout_data.old_log_prob).double()
+        per_episode = th.zeros(self.n_episodes, dtype=th.float64).index_add_(0, rollout_data.episode_index, log_ratio)
+        return per_episode.exp().to(log_prob.dtype)
+
+    def weights(self, rollout_data: EpisodeBatchSamples, rho: th.Tensor) -> th.Tensor:
+        """
+        Each step's weight ``w_t - b_t``: ``G_t`` or ``R(tau)``, minus the baseline, optionally
+        rescaled (``normalize_advantage``).
+
+        :param rollout_data: the batch
+        :param rho: the episodes' importance weights
+        :return: one weight per step, detached
+        """
+        weights = rollout_data.returns if self.reward_to_go else rollout_data.episode_returns
+        if self.baseline == "mean":
+            baseline = leave_one_out_mean(
+                weights.cpu().numpy(),
+                rollout_data.episode_index.cpu().numpy(),
+                rollout_data.time_index.cpu().numpy(),
+                rho.cpu().numpy(),
+                by_time=self.reward_to_go,
+            )
+            weights = weights - th.as_tensor(baseline, device=weights.device)
+        elif self.baseline == "value":
+            weights = weights - rollout_data.old_values
+        if self.normalize_advantage and len(weights) > 1:
+            weights = weights / (weights.std() + 1e-8)  # a rescaling only: a recentring would be a baseline
+        return weights.detach()
+
+    def policy_loss(self, rollout_data: EpisodeBatchSamples) -> tuple[th.Tensor, th.Tensor]:
         """
         The surrogate loss whose gradient is minus the policy-gradient estimate, and the entropy loss.
 
-        :param rollout_data: a batch of valid steps from the rollout buffer
+        :param rollout_data: the batch of complete episodes, from the rollout buffer
         :return: (policy loss, entropy loss), reduced per ``loss_reduction``
         """
         actions = rollout_data.actions
@@ -249,19 +319,16 @@ class Reinforce(ActorCriticAlgorithm):
             # Convert discrete action from float to long
             actions = actions.long().flatten()
         _, log_prob, entropy = self._evaluate_actions(rollout_data.observations, actions)
-
-        # The weight is a constant of the surrogate: detached (the buffer holds numbers, but be explicit)
-        weights = rollout_data.advantages.detach()
-        if self.normalize_advantage and len(weights) > 1:
-            weights = (weights - weights.mean()) / (weights.std() + 1e-8)
+        rho = self.importance_weights(rollout_data, log_prob)
+        weights = self.weights(rollout_data, rho) * rho[rollout_data.episode_index]
+        self._last_rho = rho
 
         if entropy is None:
             # Approximate entropy when no analytical form
             entropy = -log_prob
         if self.loss_reduction == "episode_mean":
-            # Sum over time, mean over trajectories: the seed's estimator
-            n_episodes = max(self.rollout_buffer.n_episodes, 1)
-            return -(weights * log_prob).sum() / n_episodes, -entropy.sum() / n_episodes
+            # Sum over the steps, divided by the fixed number of episodes: the seed's estimator
+            return -(weights * log_prob).sum() / self.n_episodes, -entropy.sum() / self.n_episodes
         return -(weights * log_prob).mean(), -entropy.mean()
 
     def train(self) -> None:
@@ -274,7 +341,7 @@ class Reinforce(ActorCriticAlgorithm):
         if self.critic_optimizer is not None:
             self._update_critic_learning_rate()
 
-        rollout_data = next(self.rollout_buffer.get(batch_size=None))
+        rollout_data = next(self.rollout_buffer.get())
         policy_loss, entropy_loss = self.policy_loss(rollout_data)
         loss = self._with_entropy(policy_loss, entropy_loss)
         self._gradient_step(self.policy.optimizer, loss, self._actor_params)
@@ -282,12 +349,17 @@ class Reinforce(ActorCriticAlgorithm):
         value_losses = self._train_critic(rollout_data.observations, rollout_data.returns)
 
         self._n_updates += 1
+        n_taken = self.num_timesteps - self._learn_start_timesteps
+        n_trained = self.rollout_buffer.n_trained_steps - self._learn_start_trained
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/policy_loss", policy_loss.item())
         self.logger.record("train/entropy_loss", entropy_loss.item())
-        self.logger.record("train/advantage_std", rollout_data.advantages.std().item())
-        self.logger.record("train/n_episodes", self.rollout_buffer.n_episodes)
-        self.logger.record("train/batch_size", len(rollout_data.advantages))
+        self.logger.record("train/advantage_std", rollout_data.returns.std().item())
+        self.logger.record("train/n_episodes", self.n_episodes)
+        self.logger.record("train/batch_size", len(rollout_data.returns))
+        self.logger.record("train/importance_weight_min", self._last_rho.min().item())
+        self.logger.record("train/importance_weight_max", self._last_rho.max().item())
+        self.logger.record("rollout/trained_fraction", n_trained / max(n_taken, 1))
         if value_losses:
             self.logger.record("train/value_loss", value_losses[0])
             self.logger.record(
