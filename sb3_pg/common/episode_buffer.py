@@ -56,6 +56,20 @@ class _EpisodeBatchMixin:
     returns: np.ndarray
     _PER_STEP = ("actions", "rewards", "episode_starts", "values", "log_probs", "returns", "batch_ids")
 
+    def __init__(
+        self,
+        buffer_size: int,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        device: th.device | str = "auto",
+        gae_lambda: float = 1,
+        gamma: float = 0.99,
+        n_envs: int = 1,
+        n_episodes: int = 16,
+    ):
+        super().__init__(buffer_size, observation_space, action_space, device, gae_lambda, gamma, n_envs)  # type: ignore[call-arg]
+        self._init_batching(n_episodes)
+
     def _init_batching(self, n_episodes: int) -> None:
         if not isinstance(n_episodes, int) or n_episodes < 1:
             raise ValueError(f"`n_episodes` must be a positive integer; got {n_episodes!r}")
@@ -220,11 +234,33 @@ class _EpisodeBatchMixin:
         self.n_trained_steps += len(starts)
         return mask, data
 
-    def _tensors(self, data: dict[str, np.ndarray]) -> dict[str, th.Tensor]:
-        return {key: th.as_tensor(value, device=self.device) for key, value in data.items()}  # type: ignore[attr-defined]
+    def add(self, *args: Any, **kwargs: Any) -> None:  # SB3's signature cannot say when an episode ends
+        raise TypeError(f"{type(self).__name__} stores steps with add_step(..., done=...)")
+
+    def get(self, batch_size: int | None = None) -> Generator[EpisodeBatchSamples, None, None]:
+        """
+        :param batch_size: must be ``None``: REINFORCE's update uses the whole batch
+        :return: the current batch, in one piece
+        """
+        if batch_size is not None:
+            raise ValueError("`batch_size` must be None: the estimator needs the whole batch of episodes")
+        mask, data = self._batch_arrays()
+
+        def rows(obs: np.ndarray) -> th.Tensor:
+            return self.to_torch(np.swapaxes(obs[: mask.shape[1]], 0, 1)[mask])  # type: ignore[attr-defined]
+
+        if isinstance(self.observations, dict):
+            observations: th.Tensor | TensorDict = {key: rows(obs) for key, obs in self.observations.items()}
+        else:
+            observations = rows(self.observations)
+        tensors = {key: th.as_tensor(value, device=self.device) for key, value in data.items()}  # type: ignore[attr-defined]
+        yield EpisodeBatchSamples(observations, **tensors)
+
+    def _get_samples(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> Any:
+        raise NotImplementedError("use get()")
 
 
-class EpisodicRolloutBuffer(_EpisodeBatchMixin, RolloutBuffer):
+class EpisodicRolloutBuffer(_EpisodeBatchMixin, RolloutBuffer):  # type: ignore[misc]
     """
     Rollout buffer of batches of ``n_episodes`` complete episodes for REINFORCE; it starts with
     ``buffer_size`` rows per env and doubles when it needs more.
@@ -239,70 +275,6 @@ class EpisodicRolloutBuffer(_EpisodeBatchMixin, RolloutBuffer):
     :param n_episodes: complete episodes per batch, counted over all environments
     """
 
-    def __init__(
-        self,
-        buffer_size: int,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        device: th.device | str = "auto",
-        gae_lambda: float = 1,
-        gamma: float = 0.99,
-        n_envs: int = 1,
-        n_episodes: int = 16,
-    ):
-        super().__init__(buffer_size, observation_space, action_space, device, gae_lambda, gamma, n_envs)
-        self._init_batching(n_episodes)
 
-    def add(self, *args: Any, **kwargs: Any) -> None:  # SB3's signature cannot say when an episode ends
-        raise TypeError("EpisodicRolloutBuffer stores steps with add_step(..., done=...)")
-
-    def get(self, batch_size: int | None = None) -> Generator[EpisodeBatchSamples, None, None]:  # type: ignore[override]
-        """
-        :param batch_size: must be ``None``: REINFORCE's update uses the whole batch
-        :return: the current batch, in one piece
-        """
-        if batch_size is not None:
-            raise ValueError("`batch_size` must be None: the estimator needs the whole batch of episodes")
-        mask, data = self._batch_arrays()
-        observations = np.swapaxes(self.observations[: mask.shape[1]], 0, 1)[mask]
-        yield EpisodeBatchSamples(observations=self.to_torch(observations), **self._tensors(data))
-
-    def _get_samples(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> Any:
-        raise NotImplementedError("use get()")
-
-
-class DictEpisodicRolloutBuffer(_EpisodeBatchMixin, DictRolloutBuffer):
+class DictEpisodicRolloutBuffer(_EpisodeBatchMixin, DictRolloutBuffer):  # type: ignore[misc]
     """:class:`EpisodicRolloutBuffer` for ``Dict`` observations; same parameters."""
-
-    def __init__(
-        self,
-        buffer_size: int,
-        observation_space: spaces.Dict,
-        action_space: spaces.Space,
-        device: th.device | str = "auto",
-        gae_lambda: float = 1,
-        gamma: float = 0.99,
-        n_envs: int = 1,
-        n_episodes: int = 16,
-    ):
-        super().__init__(buffer_size, observation_space, action_space, device, gae_lambda, gamma, n_envs)
-        self._init_batching(n_episodes)
-
-    def add(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError("DictEpisodicRolloutBuffer stores steps with add_step(..., done=...)")
-
-    def get(self, batch_size: int | None = None) -> Generator[EpisodeBatchSamples, None, None]:  # type: ignore[override]
-        """
-        :param batch_size: must be ``None``: REINFORCE's update uses the whole batch
-        :return: the current batch, in one piece
-        """
-        if batch_size is not None:
-            raise ValueError("`batch_size` must be None: the estimator needs the whole batch of episodes")
-        mask, data = self._batch_arrays()
-        observations = {
-            key: self.to_torch(np.swapaxes(obs[: mask.shape[1]], 0, 1)[mask]) for key, obs in self.observations.items()
-        }
-        yield EpisodeBatchSamples(observations=observations, **self._tensors(data))
-
-    def _get_samples(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> Any:
-        raise NotImplementedError("use get()")
