@@ -9,7 +9,9 @@ policy: the algorithm corrects them with an importance weight (see ``Reinforce.p
 Why this is unbiased: whether an episode is in a batch depends only on the episodes that started
 before it, never on its own actions, rewards or length, and the batch has a fixed size. So the
 mean of a function of the batch's episodes has the expectation of that function over one episode,
-for any distribution of episode lengths (``docs/maths.md`` gives the argument in full).
+for any distribution of episode lengths. An episode begun before the rollout's cut is continued
+by the next policy; its importance weight corrects its prefix, and the cut (the end of the batches
+before it) is independent of its content, so the corrected expectation is the new policy's.
 
 Storage is SB3's ``[step, env]`` layout, with each env's column filled to its own length: a
 column holds that env's steps in time order, the current batch's episodes first.
