@@ -87,6 +87,11 @@ def add_tune_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParse
     tune.add_argument("--fixed", nargs="+", type=_key_value, default=[], metavar="KEY=VALUE", help="arguments not searched")
     tune.add_argument("--normalize", action="store_true", help="VecNormalize observations and rewards (RL Zoo's normalize)")
     tune.add_argument("--heartbeat-interval", type=_positive_int, default=10, help="RDB storages: seconds between heartbeats")
+    tune.add_argument(
+        "--no-warm-start",
+        action="store_true",
+        help="do not try the known configurations first (default: the algorithm's defaults and its RL Zoo entry for the env)",
+    )
     tune.add_argument("--no-progress-bar", action="store_true")
     tune.set_defaults(run=tune_command)
 
@@ -119,6 +124,7 @@ def tune_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
             pruner=args.pruner,
             progress_bar=not args.no_progress_bar,
             heartbeat_interval=args.heartbeat_interval,
+            warm_start=not args.no_warm_start,
         )
     except ValueError as error:  # bad input, found before anything is created
         parser.error(str(error))

@@ -221,3 +221,43 @@ def test_bad_input_exits_2_and_leaves_nothing(tmp_path, argv, message, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert message in err[-1]
     assert not out.exists()
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_params_for_inverts_the_sampler(algo):
+    """Every sampled configuration maps back to the trial parameters that made it (warm starts rely on it)."""
+    space = SEARCH_SPACES[algo]
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=2))
+    for _ in range(20):
+        trial = study.ask()
+        kwargs = space.sample(trial, space.optional)
+        params = space.params_for(kwargs, space.optional)
+        assert params == pytest.approx(trial.params)
+        study.tell(trial, 0.0)
+    # What the search cannot express is left to the sampler: A2C's one joint optimizer (no critic
+    # rate), a learning-rate schedule
+    assert "critic_learning_rate" not in SEARCH_SPACES["pg_a2c"].params_for({})
+    assert "learning_rate" not in space.params_for({"learning_rate": lambda progress: 1e-3 * progress})
+
+
+def test_warm_starts_are_the_first_trials(tmp_path):
+    assert _cli(tmp_path, "reinforce", 3) == 0
+    study = optuna.load_study(study_name="reinforce-CartPole-v1", storage=open_storage(str(tmp_path / "study.log")))
+    first, second = study.trials[:2]
+    assert first.user_attrs["warm_start"] == "defaults" and second.user_attrs["warm_start"] == "zoo_configs"
+    # The defaults, exactly
+    kwargs = SEARCH_SPACES["reinforce"].kwargs_from_params(first.params)
+    assert kwargs["learning_rate"] == 3e-3 and kwargs["gamma"] == pytest.approx(0.99)
+    assert kwargs["policy_kwargs"]["net_arch"] == {"pi": [64, 64], "vf": [64, 64]}
+    # The zoo_configs entry's values
+    entry = yaml.safe_load(open("zoo_configs/reinforce.yml"))["CartPole-v1"]
+    kwargs = SEARCH_SPACES["reinforce"].kwargs_from_params(second.params)
+    assert kwargs["learning_rate"] == pytest.approx(entry["learning_rate"])
+    assert kwargs["gamma"] == pytest.approx(entry["gamma"])
+    assert "warm_start" not in study.trials[2].user_attrs
+
+
+def test_no_warm_start(tmp_path):
+    assert _cli(tmp_path, "reinforce", 1, "--no-warm-start") == 0
+    study = optuna.load_study(study_name="reinforce-CartPole-v1", storage=open_storage(str(tmp_path / "study.log")))
+    assert "warm_start" not in study.trials[0].user_attrs

@@ -11,7 +11,8 @@ Extending: ``SEARCH_SPACES["pg_a2c"].add(Hyperparameter("vf_coef", sample_vf_coe
 """
 
 import copy
-from collections.abc import Callable, Iterable, Mapping
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,9 @@ class Hyperparameter:
         fixing any of them (``--fixed``) removes it from the search
     :param default_on: sampled unless switched off; the others are switched on with ``--extra-params``
     :param needs_critic: sampled only when the model has a learned critic
+    :param params_of: the inverse of ``sample``: the trial parameters that give these model keyword
+        arguments (all of them, defaults included), or None where the search cannot express them
+        (warm starts enqueue these; Optuna samples what is missing)
     """
 
     name: str
@@ -45,6 +49,7 @@ class Hyperparameter:
     keys: tuple[str, ...]
     default_on: bool = True
     needs_critic: bool = False
+    params_of: Callable[[Mapping[str, Any]], dict[str, Any] | None] | None = None
 
 
 @dataclass
@@ -113,6 +118,28 @@ class SearchSpace:
         merge_kwargs(kwargs, fixed)
         return kwargs
 
+    def params_for(
+        self, kwargs: Mapping[str, Any], extra: Iterable[str] = (), fixed: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """
+        The trial parameters that make a model with ``kwargs`` (arguments not given take the
+        algorithm's defaults), for the hyperparameters active with ``extra`` and ``fixed``: what
+        :meth:`optuna.Study.enqueue_trial` takes to try a known configuration first.
+
+        :param kwargs: the model's keyword arguments
+        :param extra: names of optional hyperparameters switched on
+        :param fixed: arguments that are not searched
+        :return: the trial parameters; a hyperparameter the search cannot express is left out
+        """
+        full = {**algorithm_defaults(self.algo), **kwargs}
+        params: dict[str, Any] = {}
+        for hyperparameter in self.active(extra, fixed):
+            if hyperparameter.needs_critic and not self.has_critic({**full, **(fixed or {})}):
+                continue
+            found = hyperparameter.params_of(full) if hyperparameter.params_of else None
+            params.update(found or {})
+        return params
+
     def has_critic(self, kwargs: Mapping[str, Any]) -> bool:
         """Whether a model with these arguments learns a value function."""
         return self.algo is A2C or kwargs.get("baseline", "value") == "value"
@@ -135,6 +162,40 @@ def merge_kwargs(into: dict[str, Any], update: Mapping[str, Any]) -> None:
             into[key] = value
 
 
+def algorithm_defaults(algo: type) -> dict[str, Any]:
+    """The defaults of an algorithm's ``__init__`` arguments."""
+    return {
+        name: parameter.default
+        for name, parameter in inspect.signature(algo).parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    }
+
+
+def _constant(value: Any) -> Any:
+    """A constant schedule's value (RL Zoo makes every learning rate a schedule); a real schedule as is."""
+    if callable(value) and value(1.0) == value(0.5) == value(0.0):
+        return value(1.0)
+    return value
+
+
+def _float_in(name: str, low: float, high: float, value: Any, param: str | None = None) -> dict[str, Any] | None:
+    value = _constant(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        return None  # a schedule, or outside the searched range
+    return {param or name: float(value)}
+
+
+def _power_of_two(param: str, low_exp: int, high_exp: int, value: Any) -> dict[str, Any] | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return None
+    exp = value.bit_length() - 1
+    return {param: exp} if 2**exp == value and low_exp <= exp <= high_exp else None
+
+
+def _choice(name: str, choices: Sequence[Any], value: Any) -> dict[str, Any] | None:
+    return {name: value} if any(value == c and type(value) is type(c) for c in choices) else None
+
+
 # Samplers. Ranges follow RL Zoo's A2C/PPO samplers where they overlap.
 
 
@@ -150,6 +211,16 @@ def sample_gamma(trial: BaseTrial) -> dict[str, Any]:
     gamma = 1.0 - trial.suggest_float("one_minus_gamma", 1e-4, 0.1, log=True)
     trial.set_user_attr("gamma", gamma)
     return {"gamma": gamma}
+
+
+def critic_size_params(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+    net_arch = (kwargs.get("policy_kwargs") or {}).get("net_arch", [64, 64])  # SB3's default
+    vf = net_arch.get("vf") if isinstance(net_arch, dict) else net_arch
+    pi = net_arch.get("pi") if isinstance(net_arch, dict) else net_arch
+    if pi != ACTOR_NET_ARCH or not isinstance(vf, list) or not 1 <= len(vf) <= 3 or len(set(vf)) != 1:
+        return None
+    width = _power_of_two("vf_width_exp", 4, 8, vf[0])
+    return None if width is None else {"vf_depth": len(vf), **width}
 
 
 def sample_critic_size(trial: BaseTrial) -> dict[str, Any]:
@@ -180,16 +251,21 @@ def _sample_n_episodes(low_exp: int, high_exp: int) -> Sample:
 
 def sample_gae_lambda(trial: BaseTrial) -> dict[str, Any]:
     # 0 is the TD(0) advantage and 1 the n-step Monte Carlo one: both ends are variants we ship
-    return {"gae_lambda": trial.suggest_categorical("gae_lambda", [0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 1.0])}
+    return {"gae_lambda": trial.suggest_categorical("gae_lambda", GAE_LAMBDAS)}
 
 
 def sample_ent_coef(trial: BaseTrial) -> dict[str, Any]:
     return {"ent_coef": trial.suggest_float("ent_coef", 1e-8, 0.1, log=True)}
 
 
+MAX_GRAD_NORMS = [0.0, 0.3, 0.5, 1.0, 2.0, 5.0]
+GAE_LAMBDAS = [0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 1.0]
+BASELINE_CHOICES = ["none", "mean", "value"]
+
+
 def sample_max_grad_norm(trial: BaseTrial) -> dict[str, Any]:
     # 0 stands for "no clipping" (None), which Optuna's categorical choices store less clearly
-    max_grad_norm = trial.suggest_categorical("max_grad_norm", [0.0, 0.3, 0.5, 1.0, 2.0, 5.0])
+    max_grad_norm = trial.suggest_categorical("max_grad_norm", MAX_GRAD_NORMS)
     return {"max_grad_norm": None if max_grad_norm == 0.0 else max_grad_norm}
 
 
@@ -198,21 +274,68 @@ def sample_normalize_advantage(trial: BaseTrial) -> dict[str, Any]:
 
 
 def sample_baseline(trial: BaseTrial) -> dict[str, Any]:
-    return {"baseline": trial.suggest_categorical("baseline", ["none", "mean", "value"])}
+    return {"baseline": trial.suggest_categorical("baseline", BASELINE_CHOICES)}
+
+
+def _critic_learning_rate_params(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+    value = kwargs.get("critic_learning_rate")
+    if value is None:
+        # Reinforce: the critic's own optimizer at the actor's rate. A2C: one joint optimizer, which
+        # this search (it always samples a critic rate, so separate optimizers) cannot express
+        if "vf_coef" in kwargs and "rms_prop_eps" in kwargs:
+            return None
+        value = kwargs["learning_rate"]
+    return _float_in("critic_learning_rate", 1e-5, 1e-2, value)
 
 
 def _space(algo: type[Reinforce] | type[A2C], n_envs: int, batch: Hyperparameter, own: list[Hyperparameter]) -> SearchSpace:
     space = SearchSpace(algo, n_envs)
     for hyperparameter in [
         *own,
-        Hyperparameter("learning_rate", sample_learning_rate, ("learning_rate",)),
-        Hyperparameter("critic_learning_rate", sample_critic_learning_rate, ("critic_learning_rate",), needs_critic=True),
-        Hyperparameter("gamma", sample_gamma, ("gamma",)),
-        Hyperparameter("critic_size", sample_critic_size, ("policy_kwargs.net_arch",), needs_critic=True),
+        Hyperparameter(
+            "learning_rate",
+            sample_learning_rate,
+            ("learning_rate",),
+            params_of=lambda kw: _float_in("learning_rate", 1e-5, 1e-2, kw["learning_rate"]),
+        ),
+        Hyperparameter(
+            "critic_learning_rate",
+            sample_critic_learning_rate,
+            ("critic_learning_rate",),
+            needs_critic=True,
+            params_of=_critic_learning_rate_params,
+        ),
+        Hyperparameter(
+            "gamma",
+            sample_gamma,
+            ("gamma",),
+            params_of=lambda kw: _float_in("gamma", 1e-4, 0.1, 1.0 - kw["gamma"], "one_minus_gamma"),
+        ),
+        Hyperparameter(
+            "critic_size", sample_critic_size, ("policy_kwargs.net_arch",), needs_critic=True, params_of=critic_size_params
+        ),
         batch,
-        Hyperparameter("ent_coef", sample_ent_coef, ("ent_coef",), default_on=False),
-        Hyperparameter("max_grad_norm", sample_max_grad_norm, ("max_grad_norm",), default_on=False),
-        Hyperparameter("normalize_advantage", sample_normalize_advantage, ("normalize_advantage",), default_on=False),
+        Hyperparameter(
+            "ent_coef",
+            sample_ent_coef,
+            ("ent_coef",),
+            default_on=False,
+            params_of=lambda kw: _float_in("ent_coef", 1e-8, 0.1, kw["ent_coef"]),
+        ),
+        Hyperparameter(
+            "max_grad_norm",
+            sample_max_grad_norm,
+            ("max_grad_norm",),
+            default_on=False,
+            params_of=lambda kw: _choice("max_grad_norm", MAX_GRAD_NORMS, kw["max_grad_norm"] or 0.0),
+        ),
+        Hyperparameter(
+            "normalize_advantage",
+            sample_normalize_advantage,
+            ("normalize_advantage",),
+            default_on=False,
+            params_of=lambda kw: _choice("normalize_advantage", (False, True), kw["normalize_advantage"]),
+        ),
     ]:
         space.add(hyperparameter)
     return space
@@ -223,14 +346,45 @@ SEARCH_SPACES: dict[str, SearchSpace] = {
     "reinforce": _space(
         Reinforce,
         1,
-        Hyperparameter("n_episodes", _sample_n_episodes(1, 6), ("n_episodes",), default_on=False),  # 2 to 64 episodes
-        [Hyperparameter("baseline", sample_baseline, ("baseline",), default_on=False)],
+        Hyperparameter(  # 2 to 64 episodes
+            "n_episodes",
+            _sample_n_episodes(1, 6),
+            ("n_episodes",),
+            default_on=False,
+            params_of=lambda kw: _power_of_two("n_episodes_exp", 1, 6, kw["n_episodes"]),
+        ),
+        [
+            Hyperparameter(
+                "baseline",
+                sample_baseline,
+                ("baseline",),
+                default_on=False,
+                params_of=lambda kw: _choice("baseline", BASELINE_CHOICES, kw["baseline"]),
+            )
+        ],
     ),
     "pg_a2c": _space(
-        A2C, 8, Hyperparameter("n_steps", _sample_n_steps(2, 11), ("n_steps",), default_on=False), []
-    ),  # n_steps 4 to 2048
+        A2C,
+        8,
+        Hyperparameter(  # n_steps 4 to 2048
+            "n_steps",
+            _sample_n_steps(2, 11),
+            ("n_steps",),
+            default_on=False,
+            params_of=lambda kw: _power_of_two("n_steps_exp", 2, 11, kw["n_steps"]),
+        ),
+        [],
+    ),
 }
-SEARCH_SPACES["pg_a2c"].add(Hyperparameter("gae_lambda", sample_gae_lambda, ("gae_lambda",), default_on=False))
+SEARCH_SPACES["pg_a2c"].add(
+    Hyperparameter(
+        "gae_lambda",
+        sample_gae_lambda,
+        ("gae_lambda",),
+        default_on=False,
+        params_of=lambda kw: _choice("gae_lambda", GAE_LAMBDAS, float(kw["gae_lambda"])),
+    )
+)
 
 
 def sample_zoo_params(algo: str) -> Callable[[optuna.Trial, int, int, dict], dict[str, Any]]:

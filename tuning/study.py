@@ -20,6 +20,7 @@ from tuning.budget import Places, places, run_worker
 from tuning.objective import TuningObjective
 from tuning.search_space import SEARCH_SPACES
 from tuning.storage import check_storage, is_rdb_url, open_storage, study_exists
+from tuning.warm_start import enqueue_warm_starts
 
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "halving", "none")
@@ -132,6 +133,7 @@ def tune(
     pruner: str = "median",
     progress_bar: bool = True,
     heartbeat_interval: int = 10,
+    warm_start: bool = True,
 ) -> optuna.Study:
     """
     Run (or resume) a study until it has ``n_trials`` finished trials, then write its outputs to ``out``.
@@ -145,6 +147,8 @@ def tune(
     :param pruner: ``"median"``, ``"halving"`` or ``"none"``
     :param progress_bar: show a progress bar of the study's finished trials
     :param heartbeat_interval: RDB storages: seconds between heartbeats; a dead worker's trial is retried after 3
+    :param warm_start: a new study first tries the known configurations (:mod:`tuning.warm_start`), so
+        that its best is never worse than them on its own objective
     :return: the study
     """
     storage = storage or str(out / "study.log")
@@ -157,6 +161,8 @@ def tune(
     if n_trials < 1:
         raise ValueError(f"argument --n-trials: must be >= 1; got {n_trials}")
     study = load_or_create(settings, storage, study_name, sampler, pruner, heartbeat_interval)
+    if warm_start and not study.get_trials(deepcopy=False):
+        enqueue_warm_starts(study, settings.algo, settings.env_id, settings.extra_params, settings.fixed)
     objective = TuningObjective(**asdict(settings))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with tqdm(total=n_trials, desc=f"tuning {study_name}", unit="trial", disable=not progress_bar) as bar:

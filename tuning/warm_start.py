@@ -1,0 +1,48 @@
+"""Warm starts: the configurations a study tries first, so that its best can never be worse than them.
+
+For ``reinforce``: its defaults and its ``zoo_configs/`` entry for the env; for ``pg_a2c``: SB3's A2C
+defaults (which ``pg_a2c`` shares) and RL Zoo's own ``a2c.yml`` entry for the env, converted (with
+that entry ``pg_a2c`` is SB3's A2C, update for update). Each is enqueued with
+:meth:`optuna.Study.enqueue_trial` as the trial parameters that give it
+(:meth:`tuning.search_space.SearchSpace.params_for`); a value the search cannot express (a schedule,
+a size outside the ranges) is left for the sampler, and the trial's ``warm_start`` user attribute
+says which configuration it started from. The study's own settings (``n_envs``, ``--normalize``,
+``--fixed``) apply to these trials as to every other.
+"""
+
+from typing import Any
+
+import optuna
+
+from sb3_pg.compare.algos import run_config
+from tuning.search_space import SEARCH_SPACES
+
+WARM_START_ATTR = "warm_start"
+
+
+def warm_start_configs(algo: str, env_id: str) -> dict[str, dict[str, Any]]:
+    """
+    :param algo: ``"reinforce"`` or ``"pg_a2c"``
+    :param env_id: the Gymnasium env id
+    :return: the model keyword arguments of each known-good configuration, by name
+    """
+    if algo == "pg_a2c":
+        return {"sb3_defaults": {}, "rl_zoo_a2c.yml": dict(run_config("sb3_a2c", env_id, "tuned").kwargs)}
+    return {"defaults": {}, "zoo_configs": dict(run_config(algo, env_id, "tuned").kwargs)}
+
+
+def enqueue_warm_starts(
+    study: optuna.Study, algo: str, env_id: str, extra: list[str], fixed: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """
+    Enqueue each warm start not already in the study (by parameters).
+
+    :return: the parameters enqueued (or already there), in order
+    """
+    space = SEARCH_SPACES[algo]
+    enqueued = []
+    for name, kwargs in warm_start_configs(algo, env_id).items():
+        params = space.params_for(kwargs, extra, fixed)
+        study.enqueue_trial(params, user_attrs={WARM_START_ATTR: name}, skip_if_exists=True)
+        enqueued.append(params)
+    return enqueued
