@@ -3,8 +3,9 @@
 import gymnasium as gym
 import numpy as np
 import pytest
-from envs import NeverEndingEnv
+from envs import NeverEndingEnv, ScriptedEnv
 from gymnasium.wrappers import TimeLimit
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.vec_env import DummyVecEnv
 
@@ -97,3 +98,30 @@ def test_dict_observations_train():
     assert model._n_updates >= 1
     data = next(model.rollout_buffer.get())
     assert np.isfinite(data.returns.numpy()).all()
+
+
+class StopAfter(BaseCallback):
+    def __init__(self, n_calls: int):
+        super().__init__()
+        self.stop_at = n_calls
+
+    def _on_step(self) -> bool:
+        return self.n_calls < self.stop_at
+
+
+@pytest.mark.parametrize("algo", [Reinforce, A2C])
+def test_stopping_from_a_callback_then_continuing_loses_no_step(algo):
+    """A callback stops training mid-rollout; learning on continues from the env's real observation."""
+    env = DummyVecEnv([lambda: TimeLimit(ScriptedEnv([([1.0] * 6, "terminated")]), 100)])
+    kwargs = dict(n_episodes=1) if algo is Reinforce else dict(n_steps=4)
+    model = algo("MlpPolicy", env, seed=0, **kwargs)
+    model.learn(100, callback=StopAfter(3))
+    assert model.num_timesteps == 3
+    np.testing.assert_array_equal(model._last_obs, [[0, 3]])  # episode 0, step 3: the env's observation
+    model.learn(2, reset_num_timesteps=False)
+    if algo is Reinforce:
+        data = next(model.rollout_buffer.get())  # the first episode, whole: steps 0 to 5
+        np.testing.assert_array_equal(data.observations[:, 1].numpy(), [0, 1, 2, 3, 4, 5])
+    else:
+        # The rollout after the stop starts where the env is
+        np.testing.assert_array_equal(model.rollout_buffer.observations.reshape(4, -1)[0], [0, 3])

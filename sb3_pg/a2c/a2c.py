@@ -9,9 +9,10 @@ from torch.nn import functional as F
 
 from sb3_pg.a2c.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 from sb3_pg.common.buffers import CRITIC_TARGETS, PGDictRolloutBuffer, PGRolloutBuffer
+from sb3_pg.common.episode_buffer import DictEpisodicRolloutBuffer, EpisodicRolloutBuffer
 from sb3_pg.common.fast_optim import explained_variance
 from sb3_pg.common.on_policy import ActorCriticAlgorithm
-from sb3_pg.common.validation import check_choice, check_range
+from sb3_pg.common.validation import check_bool, check_buffer_kwargs, check_choice, check_positive, check_range
 
 SelfA2C = TypeVar("SelfA2C", bound="A2C")
 
@@ -166,9 +167,17 @@ class A2C(ActorCriticAlgorithm):
         self._check_common_arguments()
         check_range("gae_lambda", self.gae_lambda, 0.0, 1.0)
         check_range("vf_coef", self.vf_coef, 0.0)
-        check_range("rms_prop_eps", rms_prop_eps, 0.0)
-        check_choice("use_rms_prop", use_rms_prop, (True, False))
-        check_choice("normalize_advantage", self.normalize_advantage, (True, False))
+        check_bool("use_rms_prop", use_rms_prop)
+        if use_rms_prop:
+            check_positive("rms_prop_eps", rms_prop_eps)  # 0 divides 0 by 0 on a zero gradient
+        elif rms_prop_eps != 1e-5:
+            raise ValueError(f"`rms_prop_eps` needs use_rms_prop=True (Adam ignores it); got rms_prop_eps={rms_prop_eps!r}")
+        check_bool("normalize_advantage", self.normalize_advantage)
+        if self.normalize_advantage and self.env is not None and self.n_steps * self.n_envs == 1:
+            raise ValueError(
+                "`normalize_advantage` (True) needs a batch of at least 2 steps (the standard deviation of one is 0); "
+                f"got n_steps * n_envs = {self.n_steps} * {self.n_envs}"
+            )
         check_choice("critic_target", self.critic_target, CRITIC_TARGETS)
         if self.n_critic_updates != 1 and self.critic_learning_rate is None:
             raise ValueError(
@@ -176,6 +185,15 @@ class A2C(ActorCriticAlgorithm):
                 f"critic optimizer); got n_critic_updates={self.n_critic_updates} with critic_learning_rate=None"
             )
         buffer_class = self.rollout_buffer_class
+        if buffer_class is not None and (
+            not isinstance(buffer_class, type)
+            or not issubclass(buffer_class, RolloutBuffer)  # DictRolloutBuffer derives from it
+            or issubclass(buffer_class, (EpisodicRolloutBuffer, DictEpisodicRolloutBuffer))
+        ):
+            raise ValueError(
+                "`rollout_buffer_class` must be a subclass of SB3's RolloutBuffer or DictRolloutBuffer with fixed "
+                f"n_steps rollouts (PGRolloutBuffer, PGDictRolloutBuffer); got {buffer_class!r}"
+            )
         if (
             self.critic_target != "td_lambda"
             and buffer_class is not None
@@ -190,8 +208,10 @@ class A2C(ActorCriticAlgorithm):
         if self.rollout_buffer_class is None:
             is_dict = isinstance(self.observation_space, spaces.Dict)
             self.rollout_buffer_class = PGDictRolloutBuffer if is_dict else PGRolloutBuffer
-        if issubclass(self.rollout_buffer_class, (PGRolloutBuffer, PGDictRolloutBuffer)):
-            self.rollout_buffer_kwargs = {"critic_target": self.critic_target, **self.rollout_buffer_kwargs}
+        is_pg = issubclass(self.rollout_buffer_class, (PGRolloutBuffer, PGDictRolloutBuffer))
+        check_buffer_kwargs(self.rollout_buffer_class, self.rollout_buffer_kwargs, ("critic_target",) if is_pg else ())
+        if is_pg:
+            self.rollout_buffer_kwargs = {**self.rollout_buffer_kwargs, "critic_target": self.critic_target}
         super()._setup_model()
         self._setup_optimizers(self.critic_learning_rate)
 

@@ -28,6 +28,7 @@ from stable_baselines3.common.type_aliases import TensorDict
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_pg.common.returns import reward_to_go
+from sb3_pg.common.validation import check_positive_int
 
 
 class EpisodeBatchSamples(NamedTuple):
@@ -73,9 +74,8 @@ class _EpisodeBatchMixin:
         self._init_batching(n_episodes)
 
     def _init_batching(self, n_episodes: int) -> None:
-        if not isinstance(n_episodes, int) or n_episodes < 1:
-            raise ValueError(f"`n_episodes` must be a positive integer; got {n_episodes!r}")
-        self.n_episodes = n_episodes
+        check_positive_int("n_episodes", n_episodes)
+        self.n_episodes = int(n_episodes)
         self.n_trained_steps = 0  # steps handed out for training, over the buffer's life
         self.discard()
 

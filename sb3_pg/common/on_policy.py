@@ -19,7 +19,16 @@ from torch.nn import functional as F
 from sb3_pg.common.fast_forward import FastForward
 from sb3_pg.common.fast_optim import clip_grad_norm, optimizer_step, zero_grad
 from sb3_pg.common.numpy_actor import NumpyActor
-from sb3_pg.common.validation import check_choice, check_learning_rate, check_positive_int, check_range, check_spaces
+from sb3_pg.common.validation import (
+    check_bool,
+    check_choice,
+    check_learning_rate,
+    check_net_arch,
+    check_positive_int,
+    check_range,
+    check_spaces,
+    is_real,
+)
 
 
 def _zero_observation(space: spaces.Space) -> Any:
@@ -80,8 +89,16 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
     _fast: tuple[ActorCriticPolicy, FastForward | None, NumpyActor | None] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # SB3 uses these in its __init__ (or in learn) before any check of ours could run
+        check_choice("verbose", kwargs.get("verbose", 0), (0, 1, 2))
+        check_positive_int("stats_window_size", kwargs.get("stats_window_size", 100))
+        check_bool("use_sde", kwargs.get("use_sde", False))
         try:
             super().__init__(*args, **kwargs)
+        except ValueError as error:
+            if "gSDE" in str(error):
+                raise ValueError("`use_sde` (True) needs a Box (continuous) action space; got a discrete one") from error
+            raise
         except NotImplementedError as error:
             # SB3 refuses nested observation spaces with NotImplementedError while wrapping the env
             raise ValueError(f"`env` has an unsupported observation space: {error}") from error
@@ -94,14 +111,16 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         check_positive_int("n_steps", self.n_steps)
         check_range("gamma", self.gamma, 0.0, 1.0)
         check_range("ent_coef", self.ent_coef, 0.0)
-        if self.max_grad_norm is not None:
-            check_range("max_grad_norm", self.max_grad_norm, 0.0)
-            if self.max_grad_norm <= 0:
-                raise ValueError(f"`max_grad_norm` must be > 0 (or None for no clipping); got {self.max_grad_norm!r}")
+        if self.max_grad_norm is not None and not (is_real(self.max_grad_norm) and self.max_grad_norm > 0):
+            raise ValueError(f"`max_grad_norm` must be a number > 0, or None for no clipping; got {self.max_grad_norm!r}")
         if self.critic_learning_rate is not None:
             check_learning_rate("critic_learning_rate", self.critic_learning_rate)
         check_positive_int("n_critic_updates", self.n_critic_updates)
-        check_choice("exact_rollouts", self.exact_rollouts, (True, False))
+        check_bool("exact_rollouts", self.exact_rollouts)
+        check_bool("use_sde", self.use_sde)
+        if not self.use_sde and self.sde_sample_freq != -1:
+            raise ValueError(f"`sde_sample_freq` needs use_sde=True; got sde_sample_freq={self.sde_sample_freq!r}")
+        check_net_arch(self.policy_kwargs)
         if self.rollout_buffer_kwargs is not None and not isinstance(self.rollout_buffer_kwargs, dict):
             raise ValueError(f"`rollout_buffer_kwargs` must be a dict or None; got {self.rollout_buffer_kwargs!r}")
 
@@ -331,8 +350,9 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
 
             # Give access to local variables
             callback.update_locals(locals())
-            if not callback.on_step():
-                return False
+            # A callback that stops training still lets this step be recorded: the env has taken it,
+            # and a later learn(reset_num_timesteps=False) goes on from its observation (SB3 drops it)
+            continue_training = callback.on_step()
 
             self._update_info_buffer(infos, dones)
             n_steps += 1
@@ -346,6 +366,8 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
             self._add_step(rollout_buffer, actions, rewards, values, log_probs, dones, n_rollout_steps)
             self._last_obs = new_obs
             self._last_episode_starts = dones
+            if not continue_training:
+                return False
 
         rollout_buffer.compute_returns_and_advantage(last_values=self._bootstrap_values(new_obs), dones=dones)
 

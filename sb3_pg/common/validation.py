@@ -1,10 +1,13 @@
 """Argument checks shared by the algorithms: each raises a ``ValueError`` that names the argument
 and the values it accepts, at construction time."""
 
+import inspect
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 from gymnasium import spaces
 
 SUPPORTED_ACTION_SPACES: tuple[type[spaces.Space], ...] = (
@@ -23,26 +26,62 @@ SUPPORTED_OBSERVATION_SPACES: tuple[type[spaces.Space], ...] = (
 
 
 def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> None:
-    """:raises ValueError: if ``value`` is not one of ``allowed``."""
-    if value not in allowed:
+    """:raises ValueError: if ``value`` is not one of ``allowed`` (of the same type: 1 is not True)."""
+    if not any(value == a and _is_bool(value) == _is_bool(a) for a in allowed):
         raise ValueError(f"`{name}` must be one of {', '.join(repr(a) for a in allowed)}; got {value!r}")
 
 
-def _is_real(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def check_bool(name: str, value: Any) -> None:
+    """:raises ValueError: if ``value`` is not a boolean (1 and 0 are refused: they are not flags)."""
+    check_choice(name, value, (True, False))
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def is_real(value: Any) -> bool:
+    """Whether ``value`` is a finite real number (not a boolean)."""
+    # NumPy scalars count (np.float32(0.99), np.int64(5)), as SB3 takes them; booleans do not
+    return isinstance(value, numbers.Real) and not _is_bool(value) and math.isfinite(value)
 
 
 def check_range(name: str, value: Any, low: float, high: float = math.inf) -> None:
     """:raises ValueError: if ``value`` is not a finite number in ``[low, high]``."""
-    if not _is_real(value) or not low <= value <= high:
+    if not is_real(value) or not low <= value <= high:
         bounds = f"[{low}, {high}]" if math.isfinite(high) else f">= {low}"
         raise ValueError(f"`{name}` must be a number in {bounds}; got {value!r}")
 
 
+def check_positive(name: str, value: Any) -> None:
+    """:raises ValueError: if ``value`` is not a finite number > 0."""
+    if not is_real(value) or value <= 0:
+        raise ValueError(f"`{name}` must be a number > 0; got {value!r}")
+
+
 def check_positive_int(name: str, value: Any) -> None:
-    """:raises ValueError: if ``value`` is not an integer >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    """:raises ValueError: if ``value`` is not an integer >= 1 (NumPy integers included)."""
+    if _is_bool(value) or not isinstance(value, numbers.Integral) or int(value) < 1:
         raise ValueError(f"`{name}` must be an integer >= 1; got {value!r}")
+
+
+def check_net_arch(policy_kwargs: dict[str, Any] | None) -> None:
+    """:raises ValueError: if ``policy_kwargs["net_arch"]`` is not a list of layer sizes or a dict of them."""
+    net_arch = (policy_kwargs or {}).get("net_arch")
+    if net_arch is None:
+        return
+
+    def sizes(value: Any) -> bool:
+        return isinstance(value, list) and all(
+            isinstance(v, numbers.Integral) and not _is_bool(v) and int(v) > 0 for v in value
+        )
+
+    as_dict = isinstance(net_arch, dict) and set(net_arch) <= {"pi", "vf"} and all(sizes(v) for v in net_arch.values())
+    if not (sizes(net_arch) or as_dict):
+        raise ValueError(
+            "`policy_kwargs['net_arch']` must be a list of layer sizes ([64, 64]) or a dict of them "
+            f"(dict(pi=[64, 64], vf=[64, 64])); got {net_arch!r}"
+        )
 
 
 def check_learning_rate(name: str, value: Any) -> None:
@@ -54,9 +93,12 @@ def check_learning_rate(name: str, value: Any) -> None:
     """
     if callable(value):
         schedule: Callable[[float], Any] = value
-        start = schedule(1.0)
-        if not _is_real(start) or start < 0:
-            raise ValueError(f"`{name}` must be a number >= 0 or a schedule returning one; the schedule gave {start!r} at 1.0")
+        for progress in (1.0, 0.5, 0.0):  # the start, the middle and the end of training
+            rate = schedule(progress)
+            if not is_real(rate) or rate < 0:
+                raise ValueError(
+                    f"`{name}` must be a number >= 0 or a schedule returning one; the schedule gave {rate!r} at {progress}"
+                )
         return
     check_range(name, value, 0.0)
 
@@ -71,3 +113,22 @@ def check_spaces(observation_space: spaces.Space, action_space: spaces.Space) ->
         raise ValueError(f"`env` has an unsupported observation space {observation_space}; supported: {allowed}")
     if isinstance(observation_space, spaces.Dict) and any(isinstance(s, spaces.Dict) for s in observation_space.values()):
         raise ValueError(f"`env` has a nested Dict observation space {observation_space}; only one level of Dict is supported")
+
+
+def check_buffer_kwargs(buffer_class: type, kwargs: dict[str, Any], set_by_algorithm: Sequence[str]) -> None:
+    """
+    :raises ValueError: if ``rollout_buffer_kwargs`` sets an argument the algorithm sets itself (from
+        its own arguments) or one the buffer class does not take
+    """
+    taken = set(inspect.signature(buffer_class).parameters) - {"self", "args", "kwargs"}
+    own = {"buffer_size", "observation_space", "action_space", "device", "gae_lambda", "gamma", "n_envs", *set_by_algorithm}
+    for key in kwargs:
+        if key in own:
+            raise ValueError(
+                f"`rollout_buffer_kwargs` must not set {key!r}: the algorithm sets it (pass it to the algorithm instead)"
+            )
+        if key not in taken:
+            allowed = ", ".join(sorted(taken - own)) or "nothing"
+            raise ValueError(
+                f"`rollout_buffer_kwargs` has {key!r}, which {buffer_class.__name__} does not take; it takes {allowed}"
+            )

@@ -13,7 +13,7 @@ from sb3_pg.common.episode_limit import check_episode_limit, with_episode_limit
 from sb3_pg.common.fast_optim import explained_variance
 from sb3_pg.common.on_policy import ActorCriticAlgorithm
 from sb3_pg.common.returns import leave_one_out_mean
-from sb3_pg.common.validation import check_choice, check_positive_int
+from sb3_pg.common.validation import check_bool, check_buffer_kwargs, check_choice, check_positive_int
 from sb3_pg.reinforce.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 
 SelfReinforce = TypeVar("SelfReinforce", bound="Reinforce")
@@ -191,9 +191,9 @@ class Reinforce(ActorCriticAlgorithm):
             check_episode_limit(self.env)
         check_positive_int("n_episodes", self.n_episodes)
         check_choice("baseline", self.baseline, BASELINES)
-        check_choice("reward_to_go", self.reward_to_go, (True, False))
+        check_bool("reward_to_go", self.reward_to_go)
         check_choice("loss_reduction", self.loss_reduction, LOSS_REDUCTIONS)
-        check_choice("normalize_advantage", self.normalize_advantage, (True, False))
+        check_bool("normalize_advantage", self.normalize_advantage)
         if self.baseline != "value":
             no_critic = f"needs baseline='value' (there is no critic with baseline={self.baseline!r})"
             if self.critic_learning_rate is not None:
@@ -208,13 +208,12 @@ class Reinforce(ActorCriticAlgorithm):
                 "`rollout_buffer_class` must be a subclass of EpisodicRolloutBuffer or DictEpisodicRolloutBuffer "
                 f"(REINFORCE trains on complete episodes); got {buffer_class!r}"
             )
-        if "n_episodes" in (self.rollout_buffer_kwargs or {}):
-            raise ValueError("`rollout_buffer_kwargs` must not set 'n_episodes': pass `n_episodes` to Reinforce")
 
     def _setup_model(self) -> None:
         if self.rollout_buffer_class is None:
             is_dict = isinstance(self.observation_space, spaces.Dict)
             self.rollout_buffer_class = DictEpisodicRolloutBuffer if is_dict else EpisodicRolloutBuffer
+        check_buffer_kwargs(self.rollout_buffer_class, self.rollout_buffer_kwargs, ("n_episodes",))
         self.rollout_buffer_kwargs = {**self.rollout_buffer_kwargs, "n_episodes": self.n_episodes}
         super()._setup_model()
         # The critic (the value baseline) always has its own optimizer; without it there is no critic
