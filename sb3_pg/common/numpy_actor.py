@@ -8,9 +8,10 @@ where the actor and the critic have the same depth and activations their layers 
 one block-diagonal layer, so that one step of both networks is one matrix product per layer. The
 copied weights are refreshed from the policy before a step whenever a parameter changed in place
 (its version counter moved, or an optimizer stepped through :mod:`~sb3_pg.common.fast_optim`'s flat
-buffers): optimizer steps, ``load``, ``set_parameters`` and in-place edits made by a callback are
-seen at the next step. A parameter given new memory (``param.data = ...``) is seen from the next
-rollout, when :meth:`NumpyActor.start_rollout` takes the views of the parameters again.
+buffers), and taken again whatever happened to them (new memory, edits through ``param.data`` that
+move no version counter) after user code may have run: at the start of each rollout (after the
+callbacks' ``on_rollout_start``) and after each step of a user's callback. So every change is seen
+before the next action.
 
 The numbers agree with the torch forward pass to float32 rounding, and actions follow the policy's
 distribution (the sampling tests check it), but the random stream is NumPy's, not torch's: a run
@@ -173,7 +174,7 @@ class NumpyActor:
             self._action_columns, self._value_columns = self._policy_network.outputs[0], self._value_network.outputs[0]
         self._row_indices = np.arange(0)
         self.log_std = np.zeros(0, dtype=np.float32)
-        self.start_rollout()
+        self.refresh(force=True)
 
     @staticmethod
     def build(fast: FastForward | None, rng: np.random.Generator) -> "NumpyActor | None":
@@ -188,19 +189,20 @@ class NumpyActor:
             return None
         return NumpyActor(fast, rng, policy_stages, value_stages)
 
-    def start_rollout(self) -> None:
-        """Called at the start of each rollout: take the views of the parameters again if a parameter's
-        memory moved, and copy them in if they changed."""
-        pointers = [p.data_ptr() for p in self._parameters]
-        if pointers != self._pointers:
-            self._pointers = pointers
-            self._policy_network.take_views()
-            self._value_network.take_views()
+    def refresh(self, force: bool = False) -> None:
+        """
+        Copy the parameters in again if any changed in place since the last copy (their version
+        counters, or the flat optimizer's step count). ``force``: whatever happened to them, as after
+        user code: views taken again where a parameter's memory moved (``param.data = ...``,
+        ``vector_to_parameters``), and a copy even if no version moved (an edit through ``param.data``).
+        """
+        if force:
+            pointers = [p.data_ptr() for p in self._parameters]
+            if pointers != self._pointers:
+                self._pointers = pointers
+                self._policy_network.take_views()
+                self._value_network.take_views()
             self._versions = []  # copy them in
-        self.refresh()
-
-    def refresh(self) -> None:
-        """Copy the parameters in again if any changed in place since the last copy."""
         steps, versions = flat_step_count(), [p._version for p in self._parameters]
         if steps == self._steps and versions == self._versions:
             return

@@ -8,7 +8,7 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallback, ProgressBarCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
@@ -37,6 +37,15 @@ def _zero_observation(space: spaces.Space) -> Any:
     if isinstance(space, spaces.Discrete):
         return int(space.start)
     return np.zeros(space.shape, dtype=space.dtype)
+
+
+def runs_user_code(callback: BaseCallback) -> bool:
+    """Whether a callback may run user code (anything but SB3's no-op wrapper of None and its progress bar)."""
+    if isinstance(callback, CallbackList):
+        return any(runs_user_code(c) for c in callback.callbacks)
+    if isinstance(callback, ConvertCallback):
+        return callback.callback is not None
+    return not isinstance(callback, ProgressBarCallback)
 
 
 def split_actor_critic_parameters(policy: ActorCriticPolicy) -> tuple[list[th.nn.Parameter], list[th.nn.Parameter]]:
@@ -219,6 +228,12 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         super()._update_current_progress_remaining(num_timesteps, total_timesteps)
         self._current_progress_remaining = min(max(self._current_progress_remaining, 0.0), 1.0)
 
+    def set_random_seed(self, seed: int | None = None) -> None:
+        """SB3's ``set_random_seed``, which also reseeds the NumPy actor's generator: it is drawn again
+        from torch's generator (just seeded) when next needed, so the same seed gives the same actions."""
+        super().set_random_seed(seed)
+        self._fast = None
+
     def _fast_paths(self) -> tuple[ActorCriticPolicy, FastForward | None, NumpyActor | None]:
         if self._fast is None or self._fast[0] is not self.policy:
             fast = FastForward.build(self.policy)
@@ -323,10 +338,6 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         assert self._last_obs is not None, "No previous observation was provided"
         # Switch to eval mode (this affects batch norm / dropout)
         self._set_training_mode(False)
-        actor = self._numpy_actor()
-        if actor is not None:
-            actor.start_rollout()
-
         n_steps = 0
         rollout_buffer.reset()
         # Sample new weights for the state dependent exploration
@@ -334,6 +345,13 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
             self.policy.reset_noise(env.num_envs)
 
         callback.on_rollout_start()
+        # The NumPy actor copies the parameters: take them again now that user code (between learn
+        # calls, or the callback just called) may have changed them in any way, and after every step
+        # of a user's callback. Optimizer steps are seen at every step anyway (version counters).
+        actor = self._numpy_actor()
+        user_callback = runs_user_code(callback)
+        if actor is not None:
+            actor.refresh(force=True)
         self._start_rollout(env.num_envs)
 
         # A rollout may take no step (REINFORCE's batch may be complete already)
@@ -353,6 +371,8 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
             # A callback that stops training still lets this step be recorded: the env has taken it,
             # and a later learn(reset_num_timesteps=False) goes on from its observation (SB3 drops it)
             continue_training = callback.on_step()
+            if actor is not None and user_callback:
+                actor.refresh(force=True)
 
             self._update_info_buffer(infos, dones)
             n_steps += 1
