@@ -209,9 +209,9 @@ class A2C(ActorCriticAlgorithm):
             is_dict = isinstance(self.observation_space, spaces.Dict)
             self.rollout_buffer_class = PGDictRolloutBuffer if is_dict else PGRolloutBuffer
         is_pg = issubclass(self.rollout_buffer_class, (PGRolloutBuffer, PGDictRolloutBuffer))
-        check_buffer_kwargs(self.rollout_buffer_class, self.rollout_buffer_kwargs, ("critic_target",) if is_pg else ())
-        if is_pg:
-            self.rollout_buffer_kwargs = {**self.rollout_buffer_kwargs, "critic_target": self.critic_target}
+        self.rollout_buffer_kwargs = check_buffer_kwargs(
+            self.rollout_buffer_class, self.rollout_buffer_kwargs, {"critic_target": self.critic_target} if is_pg else {}
+        )
         super()._setup_model()
         self._setup_optimizers(self.critic_learning_rate)
 

@@ -115,20 +115,27 @@ def check_spaces(observation_space: spaces.Space, action_space: spaces.Space) ->
         raise ValueError(f"`env` has a nested Dict observation space {observation_space}; only one level of Dict is supported")
 
 
-def check_buffer_kwargs(buffer_class: type, kwargs: dict[str, Any], set_by_algorithm: Sequence[str]) -> None:
+def check_buffer_kwargs(buffer_class: type, kwargs: dict[str, Any], set_by_algorithm: dict[str, Any]) -> dict[str, Any]:
     """
-    :raises ValueError: if ``rollout_buffer_kwargs`` sets an argument the algorithm sets itself (from
-        its own arguments) or one the buffer class does not take
+    :param buffer_class: the rollout buffer class
+    :param kwargs: ``rollout_buffer_kwargs``
+    :param set_by_algorithm: the buffer arguments the algorithm sets from its own arguments, with their values
+    :return: the buffer's keyword arguments: ``kwargs`` with the algorithm's values (a model being
+        loaded has them in its saved ``rollout_buffer_kwargs`` already)
+    :raises ValueError: if ``kwargs`` sets an argument the algorithm sets, to another value, or one
+        the buffer class does not take
     """
     taken = set(inspect.signature(buffer_class).parameters) - {"self", "args", "kwargs"}
     own = {"buffer_size", "observation_space", "action_space", "device", "gae_lambda", "gamma", "n_envs", *set_by_algorithm}
-    for key in kwargs:
+    for key, value in kwargs.items():
+        if key in set_by_algorithm and value == set_by_algorithm[key]:
+            continue
         if key in own:
             raise ValueError(
                 f"`rollout_buffer_kwargs` must not set {key!r}: the algorithm sets it (pass it to the algorithm instead)"
             )
         if key not in taken:
             allowed = ", ".join(sorted(taken - own)) or "nothing"
-            raise ValueError(
-                f"`rollout_buffer_kwargs` has {key!r}, which {buffer_class.__name__} does not take; it takes {allowed}"
-            )
+            name = buffer_class.__name__
+            raise ValueError(f"`rollout_buffer_kwargs` has {key!r}, which {name} does not take; it takes {allowed}")
+    return {**kwargs, **set_by_algorithm}

@@ -213,8 +213,9 @@ class Reinforce(ActorCriticAlgorithm):
         if self.rollout_buffer_class is None:
             is_dict = isinstance(self.observation_space, spaces.Dict)
             self.rollout_buffer_class = DictEpisodicRolloutBuffer if is_dict else EpisodicRolloutBuffer
-        check_buffer_kwargs(self.rollout_buffer_class, self.rollout_buffer_kwargs, ("n_episodes",))
-        self.rollout_buffer_kwargs = {**self.rollout_buffer_kwargs, "n_episodes": self.n_episodes}
+        self.rollout_buffer_kwargs = check_buffer_kwargs(
+            self.rollout_buffer_class, self.rollout_buffer_kwargs, {"n_episodes": self.n_episodes}
+        )
         super()._setup_model()
         # The critic (the value baseline) always has its own optimizer; without it there is no critic
         critic_lr = self.learning_rate if self.critic_learning_rate is None else self.critic_learning_rate
