@@ -54,3 +54,10 @@ def test_schedules_survive_save_load(algo, tmp_path):
         assert loaded.lr_schedule(progress) == pytest.approx(1e-3 * progress)
         assert loaded.critic_lr_schedule(progress) == pytest.approx(2e-3 * progress)
     assert loaded.critic_optimizer.param_groups[0]["lr"] == model.critic_optimizer.param_groups[0]["lr"]
+
+
+@pytest.mark.parametrize("saver, loader", [(Reinforce, A2C), (A2C, Reinforce)])
+def test_loading_another_algorithms_file_says_which_it_holds(saver, loader, tmp_path):
+    saver("MlpPolicy", "CartPole-v1").save(tmp_path / "model.zip")
+    with pytest.raises(ValueError, match=f"holds a {saver.__name__} model.*{saver.__name__}.load"):
+        loader.load(tmp_path / "model.zip")

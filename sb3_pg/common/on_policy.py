@@ -11,6 +11,7 @@ from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallback, ProgressBarCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.save_util import load_from_zip_file
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.common.utils import FloatSchedule, obs_as_tensor, update_learning_rate
 from stable_baselines3.common.vec_env import VecEnv
@@ -102,6 +103,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         check_choice("verbose", kwargs.get("verbose", 0), (0, 1, 2))
         check_positive_int("stats_window_size", kwargs.get("stats_window_size", 100))
         check_bool("use_sde", kwargs.get("use_sde", False))
+        self.algorithm = self.algorithm_name()  # saved with the model
         try:
             super().__init__(*args, **kwargs)
         except ValueError as error:
@@ -211,6 +213,23 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         if self.critic_optimizer is None:
             return []
         return [self._critic_step(observations, returns) for _ in range(self.n_critic_updates)]
+
+    @classmethod
+    def load(cls, path: Any, env: Any = None, device: th.device | str = "auto", **kwargs: Any) -> Any:  # type: ignore[override]
+        """
+        SB3's ``load``, refusing with a clear error a file that another algorithm saved (SB3 fails
+        later, with an optimizer error). See ``BaseAlgorithm.load`` for the parameters.
+        """
+        data, _, _ = load_from_zip_file(path, device=device, custom_objects=kwargs.get("custom_objects"), load_data=True)
+        saved = (data or {}).get("algorithm")
+        if saved is not None and saved != cls.algorithm_name():
+            raise ValueError(f"`path` holds a {saved} model, not {cls.algorithm_name()}: load it with {saved}.load")
+        return super().load(path, env=env, device=device, **kwargs)
+
+    @classmethod
+    def algorithm_name(cls) -> str:
+        """The name saved with a model, checked when it is loaded."""
+        return cls.__name__
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         state_dicts, torch_variables = super()._get_torch_save_params()
