@@ -19,6 +19,7 @@ import yaml
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
+from sb3_pg.common.output_paths import check_new_file
 from sb3_pg.variants import VARIANTS, make_variant
 
 
@@ -134,9 +135,11 @@ def tune_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
 def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.env not in gym.registry:
         parser.error(f"argument --env: unknown Gymnasium env id {args.env!r}")
-    if args.save is not None and args.save.exists():
-        # Never overwrite a user's saved model
-        parser.error(f"argument --save: {args.save} exists; choose a new path")
+    if args.save is not None:
+        try:  # before training: never lose a trained model to a path that cannot take it
+            check_new_file("--save", args.save)
+        except ValueError as error:
+            parser.error(str(error))
     env = make_vec_env(args.env, n_envs=args.n_envs, seed=args.seed)
     eval_env = make_vec_env(args.env, n_envs=1, seed=args.seed + 10_000)
     model = make_variant(args.algo, "MlpPolicy", env, seed=args.seed)

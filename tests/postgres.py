@@ -45,7 +45,7 @@ def postgres_server(bin_dir: Path) -> Iterator[str]:
     run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "server.log"), "-w", "start")
     try:
         run(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "sb3pg")
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/sb3pg"
+        yield f"postgresql://postgres@127.0.0.1:{port}/sb3pg"  # the form README shows
     finally:
         run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
         shutil.rmtree(folder, ignore_errors=True)

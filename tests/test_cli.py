@@ -1,5 +1,7 @@
 """The ``sb3-pg`` command."""
 
+import time
+
 import pytest
 
 from sb3_pg.cli import main
@@ -35,3 +37,48 @@ def test_save_never_overwrites(tmp_path, capsys):
         main(["train", "--timesteps", "10", "--save", str(saved)])
     assert saved.read_bytes() == b"a user's model"
     assert "exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, option",
+    [
+        (["train", "--timesteps", "100000", "--save", "/proc/no/model.zip"], "--save"),
+        (["tune", "--algo", "reinforce", "--env", "CartPole-v1", "--out", "/proc/no"], "--out"),
+        (["compare", "--envs", "CartPole-v1", "--algos", "reinforce", "--out", "/proc/no"], "--out"),
+    ],
+)
+def test_an_output_path_that_cannot_be_written_is_refused_before_any_work(argv, option, capsys):
+    start = time.perf_counter()
+    with pytest.raises(SystemExit) as error:
+        main(argv)
+    assert error.value.code == 2
+    assert option in capsys.readouterr().err.strip().splitlines()[-1]
+    assert time.perf_counter() - start < 20  # nothing was trained
+
+
+def test_tune_out_that_is_a_file_names_out_and_keeps_the_file(tmp_path, capsys):
+    afile = tmp_path / "results.txt"
+    afile.write_text("a user's results")
+    with pytest.raises(SystemExit) as error:
+        main(["tune", "--algo", "reinforce", "--env", "CartPole-v1", "--out", str(afile)])
+    assert error.value.code == 2
+    assert "argument --out" in capsys.readouterr().err and afile.read_text() == "a user's results"
+
+
+def test_a_mysql_url_gets_a_mysql_hint(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(
+            [
+                "tune",
+                "--algo",
+                "reinforce",
+                "--env",
+                "CartPole-v1",
+                "--storage",
+                "mysql://u@127.0.0.1:9/db",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--storage" in last and "postgres" not in last

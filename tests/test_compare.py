@@ -27,10 +27,14 @@ def _study(out):
 def test_comparison_end_to_end_resumes_and_reports_failures(tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
     argv = ["compare", "--envs", "CartPole-v1", "CrashingEnv-v0", *ARGS, "--out", str(out), "--no-progress-bar"]
-    assert main([*argv, "--n-workers", "2"]) == 0
+    assert main([*argv, "--n-workers", "2"]) == 1  # some runs failed: a script can tell
+    assert "4 of 8 runs failed" in capsys.readouterr().err
     report = (out / "report.md").read_text()
+    assert (out / "curves_CartPole-v1.png").stat().st_size > 0 and "(curves_CartPole-v1.png)" in report
+    # No figure of nothing: the env whose every run crashed links none
+    assert not (out / "curves_CrashingEnv-v0.png").exists() and "curves_CrashingEnv-v0" not in report
     for env_id in ("CartPole-v1", "CrashingEnv-v0"):
-        assert f"### {env_id}" in report and (out / f"curves_{env_id}.png").stat().st_size > 0
+        assert f"### {env_id}" in report
         for algo in ("pg_a2c", "sb3_a2c"):
             assert f"| {env_id} | {algo} |" in report  # hyperparameter table
     rows = list(csv.DictReader((out / "results.csv").open()))
@@ -52,7 +56,7 @@ def test_comparison_end_to_end_resumes_and_reports_failures(tmp_path, capsys, mo
 
     # Rerun: the finished runs are skipped (the failed ones run again)
     capsys.readouterr()
-    assert main(argv) == 0
+    assert main(argv) == 1
     assert "4 already done" in capsys.readouterr().out
     study = _study(out)
     assert {t.number: t.datetime_complete for t in study.trials if t.state == TrialState.COMPLETE} == first
@@ -71,7 +75,7 @@ def test_comparison_end_to_end_resumes_and_reports_failures(tmp_path, capsys, mo
 
     monkeypatch.setattr(algos, "load_config", changed)
     capsys.readouterr()
-    assert main(argv) == 0
+    assert main(argv) == 1  # CrashingEnv-v0 still fails
     assert "8 runs: 2 already done or running elsewhere, 6 queued" in capsys.readouterr().out
     rerun = [t for t in _study(out).trials if t.state == TrialState.COMPLETE and t.number not in first]
     assert sorted(run_of(t)[:2] for t in rerun) == [("pg_a2c", "CartPole-v1")] * 2

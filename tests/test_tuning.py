@@ -208,7 +208,7 @@ def test_trial_of_a_dead_process_is_retried_with_its_parameters(tmp_path):
         (["--algo", "pg_a2c", "--env", "CartPole-v1", "--storage", "postgresql://user@:notaport/db"], "--storage"),
         (["--algo", "pg_a2c", "--env", "CartPole-v1", "--storage", "ftp://host/db"], "--storage"),
         (
-            ["--algo", "pg_a2c", "--env", "CartPole-v1", "--storage", "postgresql+psycopg2://u@127.0.0.1:9/db"],
+            ["--algo", "pg_a2c", "--env", "CartPole-v1", "--storage", "postgresql://u@127.0.0.1:9/db"],
             "cannot connect",
         ),
     ],

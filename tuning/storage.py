@@ -58,12 +58,18 @@ def check_storage(storage: str) -> None:
             pass
         engine.dispose()
     except ModuleNotFoundError as error:
-        raise StorageError(f"argument --storage: {error}; install it with `pip install sb3-pg[postgres]`") from None
+        raise StorageError(f"argument --storage: {error}; {_driver_hint(url.get_backend_name())}") from None
     except Exception as error:  # any driver error: name it in one line
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise StorageError(
             f"argument --storage: cannot connect to {url.render_as_string(hide_password=True)}: {message}"
         ) from None
+
+
+def _driver_hint(backend: str) -> str:
+    if backend == "postgresql":
+        return 'install the PostgreSQL driver with `pip install -e ".[postgres]"` (psycopg 3, for postgresql:// URLs)'
+    return f"install a {backend} driver for SQLAlchemy and name it in the URL ({backend}+DRIVER://...)"
 
 
 def _connect_args(backend: str) -> dict[str, int]:

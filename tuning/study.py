@@ -15,6 +15,7 @@ from optuna.pruners import BasePruner, MedianPruner, NopPruner, SuccessiveHalvin
 from optuna.samplers import BaseSampler, RandomSampler, TPESampler
 from tqdm.auto import tqdm
 
+from sb3_pg.common.output_paths import check_writable_folder
 from tuning import report
 from tuning.budget import Places, places, run_worker
 from tuning.objective import TuningObjective
@@ -151,6 +152,8 @@ def tune(
         that its best is never worse than them on its own objective
     :return: the study
     """
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"argument --out: {out} is a file, not a folder")
     storage = storage or str(out / "study.log")
     study_name = study_name or f"{settings.algo}-{settings.env_id}"
     validate(settings, storage)
@@ -160,6 +163,7 @@ def tune(
         raise ValueError(f"argument --pruner: unknown {pruner!r}; choose one of {', '.join(PRUNERS)}")
     if n_trials < 1:
         raise ValueError(f"argument --n-trials: must be >= 1; got {n_trials}")
+    check_writable_folder("--out", out)  # last: the other checks leave nothing behind
     study = load_or_create(settings, storage, study_name, sampler, pruner, heartbeat_interval)
     if warm_start and not study.get_trials(deepcopy=False):
         enqueue_warm_starts(study, settings.algo, settings.env_id, settings.extra_params, settings.fixed)

@@ -3,7 +3,7 @@
 import argparse
 import multiprocessing
 import os
-import tempfile
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -14,6 +14,7 @@ from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
 from sb3_pg.cli import _positive_int
+from sb3_pg.common.output_paths import check_writable_folder
 from sb3_pg.compare.algos import ALGO_NAMES, MODES
 from sb3_pg.compare.queue import CompareSettings, Fingerprints, enqueue_missing, grid_trials, open_grid, run_of, run_worker
 from tuning.storage import check_storage
@@ -56,11 +57,7 @@ def validate(args: argparse.Namespace) -> None:
         raise ValueError(f"argument --envs: unknown Gymnasium env ids {unknown}")
     if args.seeds < 1:
         raise ValueError(f"argument --seeds: must be >= 1; got {args.seeds}")
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=args.out).close()
-    except OSError as error:
-        raise ValueError(f"argument --out: cannot write to {args.out}: {error.strerror}") from None
+    check_writable_folder("--out", args.out)
     if args.storage:
         check_storage(args.storage)
 
@@ -118,4 +115,9 @@ def compare_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     path = report.write_report(runs, args.algos, args.envs, settings, args.out)
     print(report.summary(runs, args.algos, args.envs))
     print(f"report: {path}; figures and results.csv in {args.out}{os.sep}")
+    failed = [r for r in runs if r.state == "failed"]
+    if failed:
+        # A script or CI must be able to tell: exit status 1 (the report lists each failure)
+        print(f"{len(failed)} of {len(runs)} runs failed (see the report)", file=sys.stderr)
+        return 1
     return 0

@@ -207,6 +207,9 @@ def write_report(runs: list[Run], algos: list[str], envs: list[str], settings: C
     for env_id in envs:
         env_runs = [r for r in runs if r.env_id == env_id]
         lines += env_table(env_id, algos, env_runs)
+        if not any(r.state == "complete" and len(r.steps) > 1 for r in env_runs):
+            lines += ["No complete run with a learning curve: no figure.", ""]
+            continue
         figure = out / f"curves_{env_id}.png"
         curve_figure(env_id, algos, env_runs, figure)
         lines += [f"![{env_id}]({figure.name})", ""]
