@@ -13,21 +13,13 @@ import time
 import warnings
 from pathlib import Path
 
-import gymnasium as gym
 import torch as th
-import yaml
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
+from sb3_pg.cli_args import check_env_id, key_value, positive_int
 from sb3_pg.common.output_paths import check_new_file
 from sb3_pg.variants import VARIANTS, make_variant
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,19 +28,19 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train an algorithm on an env and print its evaluation return")
     train.add_argument("--algo", choices=sorted(VARIANTS), default="reinforce", help="algorithm or named variant")
     train.add_argument("--env", default="CartPole-v1", help="Gymnasium env id")
-    train.add_argument("--timesteps", type=_positive_int, default=200_000, help="training budget in env steps")
-    train.add_argument("--n-envs", type=_positive_int, default=1, help="parallel training envs")
+    train.add_argument("--timesteps", type=positive_int, default=200_000, help="training budget in env steps")
+    train.add_argument("--n-envs", type=positive_int, default=1, help="parallel training envs")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--eval-episodes", type=_positive_int, default=20)
+    train.add_argument("--eval-episodes", type=positive_int, default=20)
     train.add_argument("--save", type=Path, default=None, help="where to save the trained model (.zip)")
     train.add_argument("--progress-bar", action="store_true")
-    train.set_defaults(run=train_command)
+    train.set_defaults(run=train_command, command_parser=train)
     add_tune_parser(commands)
     zoo = commands.add_parser(
         "zoo", add_help=False, help="RL Zoo's train/enjoy with our algorithms registered: sb3-pg zoo train --algo pg_a2c ..."
     )
     zoo.add_argument("zoo_args", nargs=argparse.REMAINDER)
-    zoo.set_defaults(run=zoo_command)
+    zoo.set_defaults(run=zoo_command, command_parser=zoo)
     from sb3_pg.compare.command import add_compare_parser
 
     add_compare_parser(commands)
@@ -61,23 +53,16 @@ def zoo_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     return zoo_main(list(args.zoo_args))
 
 
-def _key_value(text: str) -> tuple[str, object]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE; got {text!r}")
-    return key, yaml.safe_load(value)  # numbers, booleans, null, lists: never executed as code
-
-
 def add_tune_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     tune = commands.add_parser("tune", help="tune an algorithm's hyperparameters with an Optuna study")
     tune.add_argument("--algo", choices=["reinforce", "pg_a2c"], required=True)
     tune.add_argument("--env", required=True, help="Gymnasium env id")
     tune.add_argument("--n-trials", type=int, default=20, help="the study's total of trials, across all workers")
-    tune.add_argument("--n-timesteps", type=_positive_int, default=30_000, help="training steps per seed and trial")
-    tune.add_argument("--n-seeds", type=_positive_int, default=1, help="seeds per trial (the objective is their mean)")
-    tune.add_argument("--n-evaluations", type=_positive_int, default=5, help="evaluations per seed (pruning steps)")
-    tune.add_argument("--eval-episodes", type=_positive_int, default=5, help="deterministic episodes per evaluation")
-    tune.add_argument("--n-envs", type=_positive_int, default=None, help="training envs (default: reinforce 1, pg_a2c 8)")
+    tune.add_argument("--n-timesteps", type=positive_int, default=30_000, help="training steps per seed and trial")
+    tune.add_argument("--n-seeds", type=positive_int, default=1, help="seeds per trial (the objective is their mean)")
+    tune.add_argument("--n-evaluations", type=positive_int, default=5, help="evaluations per seed (pruning steps)")
+    tune.add_argument("--eval-episodes", type=positive_int, default=5, help="deterministic episodes per evaluation")
+    tune.add_argument("--n-envs", type=positive_int, default=None, help="training envs (default: reinforce 1, pg_a2c 8)")
     tune.add_argument("--sampler", choices=["tpe", "random"], default="tpe")
     tune.add_argument("--pruner", choices=["median", "halving", "none"], default="median")
     tune.add_argument("--storage", default=None, help="postgresql://... for many machines; default: OUT/study.log")
@@ -85,16 +70,16 @@ def add_tune_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParse
     tune.add_argument("--out", type=Path, default=None, help="output folder (default: tuning_runs/STUDY_NAME)")
     tune.add_argument("--seed", type=int, default=0, help="first training seed, and the sampler's seed")
     tune.add_argument("--extra-params", nargs="+", default=[], metavar="NAME", help="optional hyperparameters to search")
-    tune.add_argument("--fixed", nargs="+", type=_key_value, default=[], metavar="KEY=VALUE", help="arguments not searched")
+    tune.add_argument("--fixed", nargs="+", type=key_value, default=[], metavar="KEY=VALUE", help="arguments not searched")
     tune.add_argument("--normalize", action="store_true", help="VecNormalize observations and rewards (RL Zoo's normalize)")
-    tune.add_argument("--heartbeat-interval", type=_positive_int, default=10, help="RDB storages: seconds between heartbeats")
+    tune.add_argument("--heartbeat-interval", type=positive_int, default=10, help="RDB storages: seconds between heartbeats")
     tune.add_argument(
         "--no-warm-start",
         action="store_true",
         help="do not try the known configurations first (default: the algorithm's defaults and its RL Zoo entry for the env)",
     )
     tune.add_argument("--no-progress-bar", action="store_true")
-    tune.set_defaults(run=tune_command)
+    tune.set_defaults(run=tune_command, command_parser=tune)
 
 
 def tune_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -133,13 +118,12 @@ def tune_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
 
 
 def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    if args.env not in gym.registry:
-        parser.error(f"argument --env: unknown Gymnasium env id {args.env!r}")
-    if args.save is not None:
-        try:  # before training: never lose a trained model to a path that cannot take it
+    try:
+        check_env_id("--env", args.env)
+        if args.save is not None:  # before training: never lose a trained model to a path that cannot take it
             check_new_file("--save", args.save)
-        except ValueError as error:
-            parser.error(str(error))
+    except ValueError as error:
+        parser.error(str(error))
     env = make_vec_env(args.env, n_envs=args.n_envs, seed=args.seed)
     eval_env = make_vec_env(args.env, n_envs=1, seed=args.seed + 10_000)
     model = make_variant(args.algo, "MlpPolicy", env, seed=args.seed)
@@ -166,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.run(args, parser))
+    # Errors found after parsing print the subcommand's usage, not the top-level one
+    return int(args.run(args, args.command_parser))
 
 
 if __name__ == "__main__":

@@ -231,12 +231,18 @@ def zoo_main(argv: list[str]) -> int:
         if conf is None:
             conf = str(config_path(algo))
             rest += ["--conf-file", conf]
-        if conf.endswith((".yml", ".yaml")):
-            try:
+        try:
+            if conf.endswith((".yml", ".yaml")):
                 validate_config(algo, conf, build=False)
-            except ZooConfigError as error:
-                print(f"sb3-pg zoo: error: {error}", file=sys.stderr)
-                return 2
+            validate_params(algo, _option(rest, "--env") or "default", _values(rest, "-params", "--hyperparams"))
+        except ZooConfigError as error:
+            print(f"sb3-pg zoo: error: {error}", file=sys.stderr)
+            return 2
+    if command == "enjoy":
+        folder, algo_folder = _option(rest, "-f", "--folder") or "rl-trained-agents", algo or ""
+        if not (Path(folder) / algo_folder).is_dir():
+            print(f"sb3-pg zoo: error: argument -f: no trained {algo_folder} agents in {folder!r}", file=sys.stderr)
+            return 2
     module = importlib.import_module(f"rl_zoo3.{command}")
     saved_argv = sys.argv
     sys.argv = [f"rl_zoo3.{command}", *rest]
@@ -245,6 +251,35 @@ def zoo_main(argv: list[str]) -> int:
     finally:
         sys.argv = saved_argv
     return 0
+
+
+def validate_params(algo: str, env_id: str, params: list[str]) -> None:
+    """
+    Check ``-params key:value ...`` (RL Zoo's overrides) as entries of a config file are checked.
+
+    :raises ZooConfigError: naming the key
+    """
+    entry: dict[str, Any] = {"n_timesteps": 1}
+    for item in params:
+        key, sep, text = item.partition(":")
+        if not sep:
+            raise ZooConfigError(f"-params {item!r}: expected key:value")
+        entry[key] = parse_policy_kwargs(text) if key == "policy_kwargs" else yaml.safe_load(text)
+    if len(entry) > 1:
+        validate_entry(algo, "-params", env_id, entry, build=False)
+
+
+def _values(argv: list[str], *names: str) -> list[str]:
+    """The values after an option that takes several (``-params a:1 b:2``), up to the next option."""
+    for i, arg in enumerate(argv):
+        if arg in names:
+            values = []
+            for value in argv[i + 1 :]:
+                if value.startswith("-") and not value[1:2].isdigit():
+                    break
+                values.append(value)
+            return values
+    return []
 
 
 def _option(argv: list[str], *names: str) -> str | None:

@@ -82,3 +82,30 @@ def test_a_mysql_url_gets_a_mysql_hint(tmp_path, capsys):
         )
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert "--storage" in last and "postgres" not in last
+
+
+def test_errors_after_parsing_print_the_subcommands_usage(capsys):
+    with pytest.raises(SystemExit) as error:
+        main(["train", "--env", "NoSuchEnv-v0"])
+    assert error.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: sb3-pg train" in err and "unknown Gymnasium env id 'NoSuchEnv-v0'" in err
+
+
+def test_timesteps_in_rl_zoo_notation(tmp_path, capsys):
+    assert main(["train", "--algo", "pg_a2c", "--timesteps", "2e2", "--eval-episodes", "1"]) == 0
+    assert "pg_a2c on CartPole-v1: 2" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["train", "--timesteps", "2.5"])
+
+
+@pytest.mark.parametrize("command", [["train", "--env"], ["tune", "--algo", "reinforce", "--env"], ["compare", "--envs"]])
+def test_a_box2d_env_without_box2d_names_the_extra(command, monkeypatch, capsys):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "Box2D" else find_spec(name, *a))
+    with pytest.raises(SystemExit) as error:
+        main([*command, "LunarLander-v3"])
+    assert error.value.code == 2
+    assert 'LunarLander-v3 needs Box2D: pip install -e ".[box2d]"' in capsys.readouterr().err

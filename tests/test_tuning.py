@@ -261,3 +261,9 @@ def test_no_warm_start(tmp_path):
     assert _cli(tmp_path, "reinforce", 1, "--no-warm-start") == 0
     study = optuna.load_study(study_name="reinforce-CartPole-v1", storage=open_storage(str(tmp_path / "study.log")))
     assert "warm_start" not in study.trials[0].user_attrs
+
+
+def test_fixed_policy_kwargs_in_rl_zoo_spelling(tmp_path):
+    assert _cli(tmp_path, "pg_a2c", 1, "--fixed", "policy_kwargs=dict(net_arch=[64])", "--no-warm-start") == 0
+    study = optuna.load_study(study_name="pg_a2c-CartPole-v1", storage=open_storage(str(tmp_path / "study.log")))
+    assert study.user_attrs["settings"]["fixed"] == {"policy_kwargs": {"net_arch": [64]}}

@@ -143,3 +143,14 @@ def test_unknown_algorithm(capsys):
         _zoo("train", "--algo", "no_such_algo", "--env", "CartPole-v1")
     assert error.value.code == 2
     assert "no_such_algo" in capsys.readouterr().err
+
+
+def test_params_overrides_are_validated_as_config_entries(capsys):
+    argv = ["train", "--algo", "pg_a2c", "--env", "CartPole-v1", "-n", "100", "-params", "gae_lamda:0.9"]
+    assert _zoo(*argv) == 2
+    assert "key 'gae_lamda': not an argument of A2C" in capsys.readouterr().err
+
+
+def test_enjoy_without_trained_agents_names_the_folder(tmp_path, capsys):
+    assert _zoo("enjoy", "--algo", "pg_a2c", "--env", "CartPole-v1", "-f", str(tmp_path / "nowhere")) == 2
+    assert "argument -f: no trained pg_a2c agents" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from optuna.pruners import BasePruner, MedianPruner, NopPruner, SuccessiveHalvin
 from optuna.samplers import BaseSampler, RandomSampler, TPESampler
 from tqdm.auto import tqdm
 
+from sb3_pg.cli_args import check_env_id
 from sb3_pg.common.output_paths import check_writable_folder
 from tuning import report
 from tuning.budget import Places, places, run_worker
@@ -53,8 +54,7 @@ def validate(settings: TuneSettings, storage: str) -> None:
     """
     if settings.algo not in SEARCH_SPACES:
         raise ValueError(f"argument --algo: unknown algorithm {settings.algo!r}; choose one of {', '.join(SEARCH_SPACES)}")
-    if settings.env_id not in gym.registry:
-        raise ValueError(f"argument --env: unknown Gymnasium env id {settings.env_id!r}")
+    check_env_id("--env", settings.env_id)
     space = SEARCH_SPACES[settings.algo]
     unknown = sorted(set(settings.extra_params) - set(space.optional))
     if unknown:

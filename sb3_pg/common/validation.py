@@ -49,8 +49,8 @@ def is_real(value: Any) -> bool:
 def check_range(name: str, value: Any, low: float, high: float = math.inf) -> None:
     """:raises ValueError: if ``value`` is not a finite number in ``[low, high]``."""
     if not is_real(value) or not low <= value <= high:
-        bounds = f"[{low}, {high}]" if math.isfinite(high) else f">= {low}"
-        raise ValueError(f"`{name}` must be a number in {bounds}; got {value!r}")
+        bounds = f"in [{low}, {high}]" if math.isfinite(high) else f">= {low}"
+        raise ValueError(f"`{name}` must be a number {bounds}; got {value!r}")
 
 
 def check_positive(name: str, value: Any) -> None:

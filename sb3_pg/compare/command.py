@@ -8,12 +8,11 @@ import time
 import warnings
 from pathlib import Path
 
-import gymnasium as gym
 import optuna
 from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
-from sb3_pg.cli import _positive_int
+from sb3_pg.cli_args import check_env_id, positive_int
 from sb3_pg.common.output_paths import check_writable_folder
 from sb3_pg.compare.algos import ALGO_NAMES, MODES
 from sb3_pg.compare.queue import CompareSettings, Fingerprints, enqueue_missing, grid_trials, open_grid, run_of, run_worker
@@ -33,18 +32,18 @@ def add_compare_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPa
     compare.add_argument("--seeds", type=int, default=3, help="seeds per algorithm and env (0 .. N-1)")
     compare.add_argument(
         "--timesteps",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         help="budget per run (default: each config's n_timesteps; 100k in equal mode)",
     )
     compare.add_argument("--mode", choices=MODES, default="tuned")
-    compare.add_argument("--eval-freq", type=_positive_int, default=10_000, help="env steps between evaluations")
-    compare.add_argument("--eval-episodes", type=_positive_int, default=10)
+    compare.add_argument("--eval-freq", type=positive_int, default=10_000, help="env steps between evaluations")
+    compare.add_argument("--eval-episodes", type=positive_int, default=10)
     compare.add_argument("--storage", default=None, help="postgresql://... to share the runs between machines")
     compare.add_argument("--out", type=Path, default=Path("compare_runs"))
-    compare.add_argument("--n-workers", type=_positive_int, default=1, help="worker processes on this machine")
+    compare.add_argument("--n-workers", type=positive_int, default=1, help="worker processes on this machine")
     compare.add_argument("--no-progress-bar", action="store_true")
-    compare.set_defaults(run=compare_command)
+    compare.set_defaults(run=compare_command, command_parser=compare)
 
 
 def validate(args: argparse.Namespace) -> None:
@@ -52,9 +51,8 @@ def validate(args: argparse.Namespace) -> None:
     unknown = [algo for algo in args.algos if algo not in ALGO_NAMES]
     if unknown:
         raise ValueError(f"argument --algos: unknown {unknown}; choose from {', '.join(ALGO_NAMES)}")
-    unknown = [env_id for env_id in args.envs if env_id not in gym.registry]
-    if unknown:
-        raise ValueError(f"argument --envs: unknown Gymnasium env ids {unknown}")
+    for env_id in args.envs:
+        check_env_id("--envs", env_id)
     if args.seeds < 1:
         raise ValueError(f"argument --seeds: must be >= 1; got {args.seeds}")
     check_writable_folder("--out", args.out)

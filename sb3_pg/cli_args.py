@@ -1,0 +1,51 @@
+"""Argument types and checks that every ``sb3-pg`` subcommand shares (one place, imported by each)."""
+
+import argparse
+import importlib.util
+from typing import Any
+
+import gymnasium as gym
+import yaml
+
+# Gymnasium env families that need an extra, and the extra that brings it
+_EXTRAS = {"box2d": ("Box2D", "box2d"), "mujoco": ("mujoco", "mujoco")}
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1, written as RL Zoo allows (``100000``, ``1e5``, ``100_000``)."""
+    try:
+        number = float(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text!r}") from None
+    if not number.is_integer() or number < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text!r}")
+    return int(number)
+
+
+def key_value(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE``, the value read as YAML (numbers, booleans, null, lists: never executed as code),
+    or for ``policy_kwargs`` RL Zoo's ``dict(...)`` spelling too."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE; got {text!r}")
+    if key == "policy_kwargs" and value.strip().startswith("dict("):
+        from sb3_pg.zoo import parse_policy_kwargs  # RL Zoo's spelling, parsed without executing it
+
+        try:
+            return key, parse_policy_kwargs(value)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return key, yaml.safe_load(value)
+
+
+def check_env_id(option: str, env_id: str) -> None:
+    """
+    :raises ValueError: naming ``option`` if ``env_id`` is not a registered Gymnasium env, or if the
+        env needs an extra that is not installed (with the ``pip install`` line that brings it)
+    """
+    if env_id not in gym.registry:
+        raise ValueError(f"argument {option}: unknown Gymnasium env id {env_id!r}")
+    entry_point = str(gym.registry[env_id].entry_point)
+    for family, (module, extra) in _EXTRAS.items():
+        if f"envs.{family}" in entry_point and importlib.util.find_spec(module) is None:
+            raise ValueError(f'argument {option}: {env_id} needs {module}: pip install -e ".[{extra}]"')
