@@ -204,3 +204,19 @@ class CrashingEnv(_CountingEnv):
 
 
 gym.register("CrashingEnv-v0", entry_point=CrashingEnv)
+
+
+class OneVectorDict(gym.Wrapper):
+    """The wrapped env's observation as the only value of a Dict (SB3's consistency test's set-up)."""
+
+    def __init__(self, env: gym.Env):
+        super().__init__(env)
+        self.observation_space = spaces.Dict({"obs": env.observation_space})
+
+    def reset(self, **kwargs: Any) -> tuple[dict, dict]:
+        obs, info = self.env.reset(**kwargs)
+        return {"obs": obs}, info
+
+    def step(self, action: Any) -> tuple[dict, float, bool, bool, dict]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return {"obs": obs}, float(reward), terminated, truncated, info

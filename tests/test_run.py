@@ -122,3 +122,20 @@ def test_same_seed_same_parameters(name, algo, kwargs):
     first, second = train(), train()
     for p, q in zip(first.policy.parameters(), second.policy.parameters(), strict=True):
         assert (p == q).all()
+
+
+@pytest.mark.parametrize("exact_rollouts", [False, True])
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+@pytest.mark.parametrize("algo", [A2C, Reinforce])
+def test_a_dict_holding_one_vector_trains_as_the_vector(algo, env_id, exact_rollouts):
+    """SB3's own guarantee (its test_consistency): the same seed gives the same model, on every path."""
+    import gymnasium as gym
+    import torch as th
+    from envs import OneVectorDict
+
+    models = []
+    for policy, env in (("MultiInputPolicy", OneVectorDict(gym.make(env_id))), ("MlpPolicy", gym.make(env_id))):
+        model = algo(policy, env, seed=1, exact_rollouts=exact_rollouts, gamma=0.5)
+        model.learn(1_000)
+        models.append(th.nn.utils.parameters_to_vector(model.policy.parameters()).detach())
+    assert th.equal(models[0], models[1])

@@ -5,8 +5,11 @@ walks several module layers on every step; for the small networks of A2C that ov
 arithmetic, is most of the cost. :class:`FastForward` runs the same torch operations, in the same
 order, on the policy's own parameters, so results and random streams are identical to SB3's
 (the parity tests check it), for the cases it supports: ``ActorCriticPolicy`` itself (``MlpPolicy``)
-with SB3's ``FlattenExtractor`` and ``MlpExtractor``, a ``Box`` observation space, and a Categorical
-or (unsquashed, no gSDE) diagonal Gaussian action distribution. Anything else returns ``None`` from
+with SB3's ``FlattenExtractor`` and ``MlpExtractor`` and a ``Box`` observation space, or
+``MultiInputActorCriticPolicy`` (``MultiInputPolicy``) over a ``Dict`` of non-image ``Box`` spaces
+(SB3's ``CombinedExtractor``: each flattened, concatenated in the space's key order, so that a Dict
+holding one vector trains as that vector does); and a Categorical or (unsquashed, no gSDE) diagonal
+Gaussian action distribution. Anything else returns ``None`` from
 :meth:`FastForward.build` and the algorithm uses SB3's standard path.
 """
 
@@ -16,9 +19,9 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.distributions import CategoricalDistribution, DiagGaussianDistribution
-from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.policies import ActorCriticPolicy, MultiInputActorCriticPolicy
 from stable_baselines3.common.preprocessing import is_image_space
-from stable_baselines3.common.torch_layers import FlattenExtractor, MlpExtractor
+from stable_baselines3.common.torch_layers import CombinedExtractor, FlattenExtractor, MlpExtractor
 from torch import nn
 from torch.nn import functional as F
 
@@ -26,7 +29,10 @@ _LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
 # Modules whose forward does not depend on train/eval mode (unlike dropout or batch norm)
 _MODE_FREE_MODULES = (
     ActorCriticPolicy,
+    MultiInputActorCriticPolicy,
     FlattenExtractor,
+    CombinedExtractor,
+    nn.ModuleDict,
     MlpExtractor,
     nn.Flatten,
     nn.Sequential,
@@ -96,15 +102,39 @@ class FastForward:
         self.mode_free = all(type(module) in _MODE_FREE_MODULES for module in policy.modules())
 
     @staticmethod
+    def _flat_extractor(policy: ActorCriticPolicy) -> bool:
+        """Whether the features are the observation flattened (Box), or its Box values flattened and
+        concatenated (Dict), as this class computes them. SB3 scales image observations by 1/255 first:
+        not done here."""
+
+        def plain_box(space: spaces.Space) -> bool:
+            return isinstance(space, spaces.Box) and not (policy.normalize_images and is_image_space(space))
+
+        space = policy.observation_space
+        if type(policy) is ActorCriticPolicy:
+            extractor_type: type = FlattenExtractor
+            supported = plain_box(space)
+        elif type(policy) is MultiInputActorCriticPolicy and isinstance(space, spaces.Dict):
+            extractor_type = CombinedExtractor
+            extractors: nn.ModuleDict | None = getattr(policy.features_extractor, "extractors", None)
+            supported = (
+                extractors is not None
+                and all(plain_box(s) for s in space.spaces.values())
+                and all(type(e) is nn.Flatten for e in extractors.values())
+            )
+        else:
+            return False
+        return (
+            supported
+            and type(policy.features_extractor) is extractor_type
+            and (policy.share_features_extractor or type(policy.vf_features_extractor) is extractor_type)
+        )
+
+    @staticmethod
     def build(policy: ActorCriticPolicy) -> "FastForward | None":
         """:return: a fast forward for ``policy``, or None where it would not reproduce SB3's exactly"""
         supported = (
-            type(policy) is ActorCriticPolicy
-            and isinstance(policy.observation_space, spaces.Box)
-            # SB3 scales image observations by 1/255 before the extractor: not done here
-            and not (policy.normalize_images and is_image_space(policy.observation_space))
-            and type(policy.features_extractor) is FlattenExtractor
-            and (policy.share_features_extractor or type(policy.vf_features_extractor) is FlattenExtractor)
+            FastForward._flat_extractor(policy)
             and type(policy.mlp_extractor) is MlpExtractor
             and type(policy.action_net) is nn.Linear
             and type(policy.value_net) is nn.Linear
@@ -115,11 +145,20 @@ class FastForward:
         return FastForward(policy) if supported else None
 
     @staticmethod
-    def _features(obs: th.Tensor) -> th.Tensor:
-        # preprocess_obs for Box is .float(); FlattenExtractor is flatten(1)
+    def _features(obs: th.Tensor | dict[str, th.Tensor]) -> th.Tensor:
+        # preprocess_obs for Box is .float(); FlattenExtractor is flatten(1); CombinedExtractor
+        # concatenates its extractors' outputs in the Dict space's key order (the order obs has)
+        if isinstance(obs, dict):
+            return th.cat([value.float().flatten(1) for value in obs.values()], dim=1)
         return obs.float().flatten(1)
 
-    def _latents(self, obs: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
+    @staticmethod
+    def _as_tensor(observations: np.ndarray | dict[str, np.ndarray], device: th.device) -> th.Tensor | dict[str, th.Tensor]:
+        if isinstance(observations, dict):
+            return {key: th.as_tensor(value, device=device) for key, value in observations.items()}
+        return th.as_tensor(observations, device=device)
+
+    def _latents(self, obs: th.Tensor | dict[str, th.Tensor]) -> tuple[th.Tensor, th.Tensor]:
         features = self._features(obs)
         return _run(self.policy_layers, features), _run(self.value_layers, features)
 
@@ -155,7 +194,7 @@ class FastForward:
         :return: (actions, values, log-probabilities)
         """
         with th.no_grad():
-            latent_pi, latent_vf = self._latents(th.as_tensor(observations, device=device))
+            latent_pi, latent_vf = self._latents(self._as_tensor(observations, device))
             values = self._value(latent_vf)
             first, second = self._head(latent_pi)
             if self.categorical:
@@ -170,7 +209,7 @@ class FastForward:
     def predict_values(self, observations: np.ndarray, device: th.device) -> th.Tensor:
         """``policy.predict_values(obs)`` under ``no_grad``."""
         with th.no_grad():
-            features = self._features(th.as_tensor(observations, device=device))
+            features = self._features(self._as_tensor(observations, device))
             return self._value(_run(self.value_layers, features))
 
     def evaluate_actions(

@@ -220,8 +220,12 @@ class NumpyActor:
         return self._row_indices
 
     @staticmethod
-    def _features(observations: np.ndarray) -> np.ndarray:
-        # preprocess_obs for Box is a float32 cast; FlattenExtractor flattens all but the batch axis
+    def _features(observations: np.ndarray | dict[str, np.ndarray]) -> np.ndarray:
+        # preprocess_obs for Box is a float32 cast; FlattenExtractor flattens all but the batch axis;
+        # CombinedExtractor concatenates the flattened values in the Dict space's key order
+        if isinstance(observations, dict):
+            values = [np.asarray(value) for value in observations.values()]
+            return np.concatenate([value.reshape(len(value), -1) for value in values], axis=1)
         return np.asarray(observations).reshape(len(observations), -1)
 
     def act(self, observations: np.ndarray) -> tuple[np.ndarray, th.Tensor, th.Tensor]:
