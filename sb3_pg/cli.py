@@ -78,6 +78,15 @@ def add_tune_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParse
         action="store_true",
         help="do not try the known configurations first (default: the algorithm's defaults and its RL Zoo entry for the env)",
     )
+    tune.add_argument(
+        "--confirm",
+        type=int,
+        default=0,
+        metavar="K",
+        help="after the study, re-run its K best trials and the warm starts on held-out seeds at the full budget; "
+        "best.yml is the one with the best held-out IQM (default: 0, off)",
+    )
+    tune.add_argument("--confirm-seeds", type=positive_int, default=5, help="held-out seeds per confirmed candidate")
     tune.add_argument("--no-progress-bar", action="store_true")
     tune.set_defaults(run=tune_command, command_parser=tune)
 
@@ -111,6 +120,8 @@ def tune_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
             progress_bar=not args.no_progress_bar,
             heartbeat_interval=args.heartbeat_interval,
             warm_start=not args.no_warm_start,
+            confirm_top=args.confirm,
+            confirm_seeds=args.confirm_seeds,
         )
     except ValueError as error:  # bad input, found before anything is created
         parser.error(str(error))

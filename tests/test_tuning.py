@@ -2,6 +2,7 @@
 (embedded journal storage; PostgreSQL is in test_tuning_postgres.py)."""
 
 import copy
+import csv
 import socket
 import subprocess
 import sys
@@ -267,3 +268,15 @@ def test_fixed_policy_kwargs_in_rl_zoo_spelling(tmp_path):
     assert _cli(tmp_path, "pg_a2c", 1, "--fixed", "policy_kwargs=dict(net_arch=[64])", "--no-warm-start") == 0
     study = optuna.load_study(study_name="pg_a2c-CartPole-v1", storage=open_storage(str(tmp_path / "study.log")))
     assert study.user_attrs["settings"]["fixed"] == {"policy_kwargs": {"net_arch": [64]}}
+
+
+def test_confirmation_reruns_the_best_and_the_warm_starts_on_held_out_seeds(tmp_path, capsys):
+    assert _cli(tmp_path, "reinforce", 3, "--confirm", "1", "--confirm-seeds", "2") == 0
+    rows = list(csv.DictReader((tmp_path / "confirmation.csv").open()))
+    labels = [row["candidate"] for row in rows]
+    assert "defaults" in labels and "zoo_configs" in labels and len(rows) <= 3
+    assert all(len(row["held_out_finals"].split()) == 2 for row in rows)
+    winner = max(rows, key=lambda row: float(row["held_out_final_iqm"]))
+    best = (tmp_path / "best.yml").read_text()
+    assert f"winner {winner['candidate']}" in best and "seeds 1000..1001" in best
+    assert f"trial {winner['trial']} of 3" in best

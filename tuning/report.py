@@ -8,7 +8,7 @@ from typing import Any
 import matplotlib
 import optuna
 import yaml
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from tuning.search_space import SEARCH_SPACES
 
@@ -20,26 +20,30 @@ def study_settings(study: optuna.Study) -> dict[str, Any]:
     return dict(study.user_attrs["settings"])
 
 
-def zoo_entry(study: optuna.Study) -> dict[str, Any]:
-    """The best trial's hyperparameters as an RL Zoo entry (``n_envs``, ``n_timesteps``, ``policy``, arguments)."""
+def zoo_entry(study: optuna.Study, trial: FrozenTrial | None = None) -> dict[str, Any]:
+    """A trial's hyperparameters (the best by default) as an RL Zoo entry (``n_envs``, ``n_timesteps``,
+    ``policy``, arguments)."""
     settings = study_settings(study)
-    kwargs = SEARCH_SPACES[settings["algo"]].kwargs_from_params(study.best_trial.params, settings["fixed"])
+    trial = trial or study.best_trial
+    kwargs = SEARCH_SPACES[settings["algo"]].kwargs_from_params(trial.params, settings["fixed"])
     normalize = {"normalize": True} if settings.get("normalize") else {}
-    entry = {"n_envs": settings["n_envs"], "n_timesteps": float(settings["n_timesteps"]), "policy": "MlpPolicy"}
+    entry = {"n_envs": settings["n_envs"], "n_timesteps": int(settings["n_timesteps"]), "policy": "MlpPolicy"}
     return {**normalize, **entry, **kwargs}
 
 
-def write_zoo_yaml(study: optuna.Study, path: Path) -> None:
-    """Write the best hyperparameters in RL Zoo's format (``zoo_configs/``), with the study in a comment."""
+def write_zoo_yaml(study: optuna.Study, path: Path, trial: FrozenTrial | None = None, note: str = "") -> None:
+    """Write a trial's hyperparameters (the best by default) in RL Zoo's format (``zoo_configs/``),
+    with the study, and ``note``, in a comment."""
     settings = study_settings(study)
-    best = study.best_trial
+    chosen = trial or study.best_trial
     header = (
-        f"# Tuned with `sb3-pg tune`: study {study.study_name!r}, trial {best.number} of {len(study.trials)},"
-        f" objective {best.value:.2f}\n"
+        f"# Tuned with `sb3-pg tune`: study {study.study_name!r}, trial {chosen.number} of {len(study.trials)},"
+        f" objective {chosen.value:.2f}\n"
         f"# (mean of {settings['n_evaluations']} deterministic evaluations x {settings['eval_episodes']} episodes,"
         f" {settings['n_seeds']} seed(s), {settings['n_timesteps']} steps each)\n"
     )
-    body = yaml.safe_dump({settings["env_id"]: zoo_entry(study)}, sort_keys=False, default_flow_style=None)
+    header += "".join(f"# {line}\n" for line in note.splitlines())
+    body = yaml.safe_dump({settings["env_id"]: zoo_entry(study, chosen)}, sort_keys=False, default_flow_style=None)
     path.write_text(header + body)
 
 

@@ -19,6 +19,7 @@ from sb3_pg.cli_args import check_env_id
 from sb3_pg.common.output_paths import check_writable_folder
 from tuning import report
 from tuning.budget import Places, places, run_worker
+from tuning.confirm import confirm, note
 from tuning.objective import TuningObjective
 from tuning.search_space import SEARCH_SPACES
 from tuning.storage import check_storage, is_rdb_url, open_storage, study_exists
@@ -135,6 +136,8 @@ def tune(
     progress_bar: bool = True,
     heartbeat_interval: int = 10,
     warm_start: bool = True,
+    confirm_top: int = 0,
+    confirm_seeds: int = 5,
 ) -> optuna.Study:
     """
     Run (or resume) a study until it has ``n_trials`` finished trials, then write its outputs to ``out``.
@@ -150,6 +153,9 @@ def tune(
     :param heartbeat_interval: RDB storages: seconds between heartbeats; a dead worker's trial is retried after 3
     :param warm_start: a new study first tries the known configurations (:mod:`tuning.warm_start`), so
         that its best is never worse than them on its own objective
+    :param confirm_top: with > 0, re-run the best ``confirm_top`` trials and the warm starts on
+        held-out seeds (:mod:`tuning.confirm`); ``best.yml`` is then the held-out winner
+    :param confirm_seeds: held-out seeds per candidate
     :return: the study
     """
     if out.exists() and not out.is_dir():
@@ -178,6 +184,12 @@ def tune(
         show(places(study.get_trials(deepcopy=False)))
         run_worker(study, objective, n_trials, on_trial_end=show)
     write_outputs(study, out, storage)
+    if confirm_top > 0 and any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
+        winner = confirm(study, objective, confirm_top, confirm_seeds, out)
+        report.write_zoo_yaml(
+            study, out / "best.yml", winner.trial, note(out / "confirmation.csv", winner, confirm_seeds, settings.seed)
+        )
+        print(f"held-out winner: {winner.label}; best hyperparameters (RL Zoo format): {out / 'best.yml'}")
     return study
 
 
