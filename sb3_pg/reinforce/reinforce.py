@@ -29,8 +29,8 @@ class Reinforce(ActorCriticAlgorithm):
 
     Paper: Williams (1992), "Simple statistical gradient-following algorithms for connectionist
     reinforcement learning", https://doi.org/10.1007/BF00992696
-    Maths: the project's seed document, ``sb3_pg/common/episode_buffer.py`` (why the batches are
-    unbiased) and OpenAI Spinning Up,
+    Maths: ``docs/maths.md`` (each estimator, the function computing it, the tests checking it) and
+    OpenAI Spinning Up,
     https://spinningup.openai.com/en/latest/spinningup/rl_intro3.html
 
     Each update uses a batch D of exactly ``K = n_episodes`` complete episodes:
