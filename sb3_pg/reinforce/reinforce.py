@@ -355,7 +355,7 @@ class Reinforce(ActorCriticAlgorithm):
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/policy_loss", policy_loss.item())
         self.logger.record("train/entropy_loss", entropy_loss.item())
-        self.logger.record("train/advantage_std", rollout_data.returns.std().item())
+        self.logger.record("train/advantage_std", rollout_data.returns.std().item() if len(rollout_data.returns) > 1 else 0.0)
         self.logger.record("train/n_episodes", self.n_episodes)
         self.logger.record("train/batch_size", len(rollout_data.returns))
         self.logger.record("train/importance_weight_min", self._last_rho.min().item())
