@@ -125,39 +125,6 @@ class StopOrGoMDP(gym.Env):
         return self.one_hot(0 if done else self.t), reward, done, False, {}
 
 
-class ConstantReturnEnv(gym.Env):
-    """Every episode: two steps of reward 1, whatever the actions (so every return is the same)."""
-
-    observation_space = spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float32)
-    action_space = spaces.Discrete(2)
-
-    def __init__(self) -> None:
-        self.t = 0
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        self.t = 0
-        return np.array([1.0, 0.0], dtype=np.float32), {}
-
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
-        self.t += 1
-        return np.array([0.0, 1.0], dtype=np.float32), 1.0, self.t == 2, False, {}
-
-
-class NeverEndingEnv(gym.Env):
-    """An env whose episodes never end (no termination, no time limit)."""
-
-    observation_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
-    action_space = spaces.Discrete(2)
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        return np.zeros(2, dtype=np.float32), {}
-
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
-        return np.zeros(2, dtype=np.float32), 1.0, False, False, {}
-
-
 class _CountingEnv(gym.Env):
     """A constant observation and a step counter ``t``; subclasses define ``step``."""
 
@@ -171,6 +138,21 @@ class _CountingEnv(gym.Env):
         super().reset(seed=seed)
         self.t = 0
         return np.zeros(2, dtype=np.float32), {}
+
+
+class ConstantReturnEnv(_CountingEnv):
+    """Every episode: two steps of reward 1, whatever the actions (so every return is the same)."""
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        self.t += 1
+        return np.zeros(2, dtype=np.float32), 1.0, self.t == 2, False, {}
+
+
+class NeverEndingEnv(_CountingEnv):
+    """An env whose episodes never end (no termination, no time limit)."""
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        return np.zeros(2, dtype=np.float32), 1.0, False, False, {}
 
 
 class NaNRewardEnv(_CountingEnv):
