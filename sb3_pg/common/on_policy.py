@@ -127,8 +127,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         if self.critic_learning_rate is not None:
             check_learning_rate("critic_learning_rate", self.critic_learning_rate)
         check_positive_int("n_critic_updates", self.n_critic_updates)
-        check_bool("exact_rollouts", self.exact_rollouts)
-        check_bool("use_sde", self.use_sde)
+        check_bool("exact_rollouts", self.exact_rollouts)  # use_sde is checked in __init__, before SB3 uses it
         if not self.use_sde and self.sde_sample_freq != -1:
             raise ValueError(f"`sde_sample_freq` needs use_sde=True; got sde_sample_freq={self.sde_sample_freq!r}")
         check_net_arch(self.policy_kwargs)
@@ -343,7 +342,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         """
         Collect experiences using the current policy and fill a ``RolloutBuffer``: SB3's loop, step for
         step, with the fast forward pass where it applies. Subclasses decide when a rollout ends and
-        which steps belong to the batch (:meth:`_start_rollout`, :meth:`_rollout_continues`,
+        which steps belong to the batch (:meth:`_rollout_continues`, :meth:`_bootstrap_truncations`,
         :meth:`_add_step`, :meth:`_bootstrap_values`).
 
         :param env: The training environment
@@ -371,7 +370,6 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         user_callback = runs_user_code(callback)
         if actor is not None:
             actor.refresh(force=True)
-        self._start_rollout(env.num_envs)
 
         # A rollout may take no step (REINFORCE's batch may be complete already)
         new_obs: Any = self._last_obs
@@ -400,8 +398,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
                 # Reshape in case of discrete action
                 actions = actions.reshape(-1, 1)
 
-            if self._bootstraps_truncation():
-                self._bootstrap_truncations(rewards, dones, infos)
+            self._bootstrap_truncations(rewards, dones, infos)
             self._add_step(rollout_buffer, actions, rewards, values, log_probs, dones, n_rollout_steps)
             self._last_obs = new_obs
             self._last_episode_starts = dones
@@ -415,16 +412,9 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         return True
 
     # Rollout hooks: by default SB3's fixed n_steps rollouts, bootstrapped with V at the cut.
-    def _start_rollout(self, n_envs: int) -> None:
-        """Called at the start of each rollout."""
-
     def _rollout_continues(self, n_steps: int, n_rollout_steps: int) -> bool:
         """:return: whether to take another vec-env step"""
         return n_steps < n_rollout_steps
-
-    def _bootstraps_truncation(self) -> bool:
-        """:return: whether time-limit truncations are bootstrapped with the critic"""
-        return True
 
     def _add_step(
         self,
@@ -444,12 +434,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
             self._last_episode_starts,  # type: ignore[arg-type]
             values,
             log_probs,
-            **self._buffer_add_kwargs(),
         )
-
-    def _buffer_add_kwargs(self) -> dict[str, Any]:
-        """:return: keyword arguments the buffer's ``add`` takes beside SB3's"""
-        return {}
 
     def _bootstrap_values(self, new_obs: Any) -> th.Tensor:
         """:return: the values the returns are bootstrapped with after the last step"""
