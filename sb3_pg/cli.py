@@ -9,32 +9,23 @@ evaluate it deterministically on a separate env and print the mean return.
 
 import argparse
 import sys
-import time
 import warnings
 from pathlib import Path
 
 import torch as th
-from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.evaluation import evaluate_policy
 
-from sb3_pg.cli_args import check_env_id, key_value, positive_int
-from sb3_pg.common.output_paths import check_new_file
-from sb3_pg.variants import VARIANTS, make_variant
+from sb3_pg import __version__
+from sb3_pg.cli_args import HelpFormatter, key_value, positive_int
+from sb3_pg.train import add_train_parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sb3-pg", description="Policy-gradient algorithms for Stable-Baselines3.")
+    parser = argparse.ArgumentParser(
+        prog="sb3-pg", description="Policy-gradient algorithms for Stable-Baselines3.", formatter_class=HelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=version_text())
     commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="train an algorithm on an env and print its evaluation return")
-    train.add_argument("--algo", choices=sorted(VARIANTS), default="reinforce", help="algorithm or named variant")
-    train.add_argument("--env", default="CartPole-v1", help="Gymnasium env id")
-    train.add_argument("--timesteps", type=positive_int, default=200_000, help="training budget in env steps")
-    train.add_argument("--n-envs", type=positive_int, default=1, help="parallel training envs")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--eval-episodes", type=positive_int, default=20)
-    train.add_argument("--save", type=Path, default=None, help="where to save the trained model (.zip)")
-    train.add_argument("--progress-bar", action="store_true")
-    train.set_defaults(run=train_command, command_parser=train)
+    add_train_parser(commands)
     add_tune_parser(commands)
     zoo = commands.add_parser(
         "zoo", add_help=False, help="RL Zoo's train/enjoy with our algorithms registered: sb3-pg zoo train --algo pg_a2c ..."
@@ -47,6 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def version_text() -> str:
+    """``sb3-pg --version``: ours, and the versions of what it runs on."""
+    import stable_baselines3
+
+    return f"sb3-pg {__version__} (stable-baselines3 {stable_baselines3.__version__}, torch {th.__version__})"
+
+
 def zoo_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from sb3_pg.zoo import zoo_main
 
@@ -54,8 +52,10 @@ def zoo_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
 
 
 def add_tune_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    tune = commands.add_parser("tune", help="tune an algorithm's hyperparameters with an Optuna study")
-    tune.add_argument("--algo", choices=["reinforce", "pg_a2c"], required=True)
+    tune = commands.add_parser(
+        "tune", help="tune an algorithm's hyperparameters with an Optuna study", formatter_class=HelpFormatter
+    )
+    tune.add_argument("--algo", choices=["reinforce", "pg_a2c"], required=True, help="the algorithm to tune")
     tune.add_argument("--env", required=True, help="Gymnasium env id")
     tune.add_argument("--n-trials", type=int, default=20, help="the study's total of trials, across all workers")
     tune.add_argument("--n-timesteps", type=positive_int, default=30_000, help="training steps per seed and trial")
@@ -63,8 +63,10 @@ def add_tune_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParse
     tune.add_argument("--n-evaluations", type=positive_int, default=5, help="evaluations per seed (pruning steps)")
     tune.add_argument("--eval-episodes", type=positive_int, default=5, help="deterministic episodes per evaluation")
     tune.add_argument("--n-envs", type=positive_int, default=None, help="training envs (default: reinforce 1, pg_a2c 8)")
-    tune.add_argument("--sampler", choices=["tpe", "random"], default="tpe")
-    tune.add_argument("--pruner", choices=["median", "halving", "none"], default="median")
+    tune.add_argument("--sampler", choices=["tpe", "random"], default="tpe", help="Optuna sampler")
+    tune.add_argument(
+        "--pruner", choices=["median", "halving", "none"], default="median", help="Optuna pruner (halving: successive halving)"
+    )
     tune.add_argument("--storage", default=None, help="postgresql://... for many machines; default: OUT/study.log")
     tune.add_argument("--study-name", default=None, help="default: ALGO-ENV")
     tune.add_argument("--out", type=Path, default=None, help="output folder (default: tuning_runs/STUDY_NAME)")
@@ -87,7 +89,7 @@ def add_tune_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParse
         "best.yml is the one with the best held-out IQM (default: 0, off)",
     )
     tune.add_argument("--confirm-seeds", type=positive_int, default=5, help="held-out seeds per confirmed candidate")
-    tune.add_argument("--no-progress-bar", action="store_true")
+    tune.add_argument("--no-progress-bar", action="store_true", help="no progress bar (for logs)")
     tune.set_defaults(run=tune_command, command_parser=tune)
 
 
@@ -125,30 +127,6 @@ def tune_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         )
     except ValueError as error:  # bad input, found before anything is created
         parser.error(str(error))
-    return 0
-
-
-def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    try:
-        check_env_id("--env", args.env)
-        if args.save is not None:  # before training: never lose a trained model to a path that cannot take it
-            check_new_file("--save", args.save)
-    except ValueError as error:
-        parser.error(str(error))
-    env = make_vec_env(args.env, n_envs=args.n_envs, seed=args.seed)
-    eval_env = make_vec_env(args.env, n_envs=1, seed=args.seed + 10_000)
-    model = make_variant(args.algo, "MlpPolicy", env, seed=args.seed)
-    start = time.perf_counter()
-    model.learn(args.timesteps, progress_bar=args.progress_bar)
-    train_seconds = time.perf_counter() - start
-    mean, std = evaluate_policy(model, eval_env, n_eval_episodes=args.eval_episodes, deterministic=True)
-    print(f"{args.algo} on {args.env}: {model.num_timesteps} steps in {train_seconds:.0f} s")
-    print(f"deterministic evaluation over {args.eval_episodes} episodes: {mean:.1f} +/- {std:.1f}")
-    if args.save is not None:
-        model.save(args.save)
-        print(f"saved to {args.save}")
-    env.close()
-    eval_env.close()
     return 0
 
 

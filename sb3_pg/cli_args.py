@@ -11,6 +11,18 @@ import yaml
 _EXTRAS = {"box2d": ("Box2D", "box2d"), "mujoco": ("mujoco", "mujoco")}
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` with each option's default, unless its help already says it in words or there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        nothing = default is None or default is False or default == [] or default == argparse.SUPPRESS
+        if "default" in text or nothing or not action.option_strings:
+            return text
+        return super()._get_help_string(action)
+
+
 def positive_int(text: str) -> int:
     """An integer >= 1, written as RL Zoo allows (``100000``, ``1e5``, ``100_000``)."""
     try:
@@ -20,6 +32,16 @@ def positive_int(text: str) -> int:
     if not number.is_integer() or number < 1:
         raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text!r}")
     return int(number)
+
+
+def budget_or_rl_zoo(text: str) -> int | str:
+    """``--timesteps`` of ``sb3-pg compare``: an integer >= 1, or ``rl-zoo`` (each env at RL Zoo's A2C budget)."""
+    if text == "rl-zoo":
+        return text
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1 or rl-zoo; got {text!r}") from None
 
 
 def key_value(text: str) -> tuple[str, Any]:

@@ -135,8 +135,10 @@ def validate_entry(algo: str, path: Path | str, env_id: str, entry: dict[str, An
     accepted = set(parameters) - {"self", "env", "_init_setup_model"}
     for key, value in entry.items():
         if key in ZOO_KEYS:
-            if not isinstance(value, ZOO_KEYS[key]):
+            if not isinstance(value, ZOO_KEYS[key]) or isinstance(value, bool) is not (bool in _types(ZOO_KEYS[key])):
                 raise ZooConfigError(f"{where}, key {key!r}: expected {_type_names(ZOO_KEYS[key])}, got {value!r}")
+            if key in ("n_envs", "n_timesteps") and isinstance(value, int | float) and value < 1:
+                raise ZooConfigError(f"{where}, key {key!r}: must be >= 1, got {value!r}")
         elif key not in accepted:
             raise ZooConfigError(f"{where}, key {key!r}: not an argument of {algo_class.__name__} nor an RL Zoo key")
         else:
@@ -176,9 +178,12 @@ def _check_type(where: str, key: str, value: Any, default: Any) -> None:
         raise ZooConfigError(f"{where}, key {key!r}: expected {_type_names(expected)}, got {value!r}")
 
 
+def _types(types: Any) -> tuple[type, ...]:
+    return types if isinstance(types, tuple) else (types,)
+
+
 def _type_names(types: Any) -> str:
-    types = types if isinstance(types, tuple) else (types,)
-    return " or ".join(t.__name__ for t in types)
+    return " or ".join(t.__name__ for t in _types(types))
 
 
 def validate_config(algo: str, path: Path | str, build: bool = True) -> dict[str, dict[str, Any]]:

@@ -43,6 +43,8 @@ def test_comparison_end_to_end_resumes_and_reports_failures(tmp_path, capsys, mo
     crashed = [row for row in rows if row["env"] == "CrashingEnv-v0"]
     assert {row["state"] for row in crashed} == {"failed"} and all(row["error"] for row in crashed)
     assert "## Failed runs" in report and "| CrashingEnv-v0 | pg_a2c | 0 |" in report
+    assert "RL Zoo's published A2C score: 500.0 ± 0.0" in report and "| trained steps |" in report
+    assert "AUC IQM [95% CI]" in report and "every later one stays at or above the threshold" in report
     for row in rows:
         if row["state"] == "complete":
             # SB3 trains whole rollouts (pg_a2c's CartPole entry: 16 steps x 8 envs), so a run may pass 400
@@ -90,6 +92,7 @@ def test_two_envs_give_an_aggregate(tmp_path):
     report = (out / "report.md").read_text()
     assert "## Aggregate over envs" in report and (out / "aggregate.png").stat().st_size > 0
     assert report.count("| pg_a2c | 1 |") == 3  # two envs and the aggregate
+    assert "normalised AUC IQM [95% CI]" in report
 
 
 def test_iqm_and_intervals_by_hand():
@@ -119,10 +122,34 @@ def test_probability_of_improvement_by_hand():
 
 def test_steps_to_threshold_and_normalisation():
     assert stats.steps_to_threshold([100, 200, 300], [10.0, 50.0, 60.0], 50.0) == 200
+    # Reached at 100 but lost at 200: it counts from 300, where it is held to the end
+    assert stats.steps_to_threshold([100, 200, 300, 400], [50.0, 10.0, 55.0, 60.0], 50.0) == 300
+    assert math.isinf(stats.steps_to_threshold([100, 200, 300], [50.0, 60.0, 10.0], 50.0))
     assert math.isinf(stats.steps_to_threshold([100, 200], [10.0, 20.0], 50.0))
     assert math.isinf(stats.steps_to_threshold([100], [10.0], None))
     low, high = stats.NORMALIZATION["CartPole-v1"]
     assert stats.normalized("CartPole-v1", np.array([low, high])) == pytest.approx([0.0, 1.0])
+
+
+def test_area_under_the_curve_by_hand():
+    # CartPole-v1 normalises (x - 23.7) / (475 - 23.7): 23.7 -> 0, 475 -> 1; a line from 0 to 1 has area 0.5
+    assert stats.area_under_curve("CartPole-v1", [0, 100], [23.7, 475.0]) == pytest.approx(0.5)
+    # Unequal spacing: 0 over [0, 100], then 0 -> 1 over [100, 300]: (0 + 100) / 300
+    assert stats.area_under_curve("CartPole-v1", [0, 100, 300], [23.7, 23.7, 475.0]) == pytest.approx(1 / 3)
+    assert stats.area_under_curve("NoNormalisation-v0", [10, 20], [1.0, 3.0]) == pytest.approx(2.0)
+    assert stats.area_under_curve("CartPole-v1", [10], [475.0]) == pytest.approx(1.0)
+
+
+def test_rl_zoo_budgets(tmp_path, capsys):
+    from sb3_pg.compare.algos import budget, rl_zoo_a2c_budget
+
+    assert [rl_zoo_a2c_budget(e) for e in ("CartPole-v1", "MountainCar-v0", "LunarLander-v3")] == [500_000, 1_000_000, 200_000]
+    config = run_config("pg_a2c", "Pendulum-v1", "tuned")
+    assert budget("rl-zoo", "Pendulum-v1", config) == 1_000_000  # the same for every algorithm
+    assert budget(None, "Pendulum-v1", config) == config.n_timesteps and budget(123, "Pendulum-v1", config) == 123
+    with pytest.raises(SystemExit):
+        main(["compare", "--envs", "CartPole-v0", "--timesteps", "rl-zoo", "--out", str(tmp_path)])
+    assert "RL Zoo's a2c.yml has no budget for CartPole-v0" in capsys.readouterr().err
 
 
 def test_configs_by_mode():

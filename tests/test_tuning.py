@@ -235,10 +235,27 @@ def test_params_for_inverts_the_sampler(algo):
         params = space.params_for(kwargs, space.optional)
         assert params == pytest.approx(trial.params)
         study.tell(trial, 0.0)
-    # What the search cannot express is left to the sampler: A2C's one joint optimizer (no critic
-    # rate), a learning-rate schedule
+    # A2C's one joint optimizer (SB3's) is a point of the search; a schedule is left to the sampler
+    assert SEARCH_SPACES["pg_a2c"].params_for({})["critic_optimizer"] == "joint"
     assert "critic_learning_rate" not in SEARCH_SPACES["pg_a2c"].params_for({})
     assert "learning_rate" not in space.params_for({"learning_rate": lambda progress: 1e-3 * progress})
+
+
+def test_pg_a2c_searches_the_joint_optimizer_and_reads_older_trials():
+    space = SEARCH_SPACES["pg_a2c"]
+    joint = space.kwargs_from_params({"critic_optimizer": "joint", "learning_rate": 1e-3, "one_minus_gamma": 0.01})
+    assert "critic_learning_rate" not in joint and joint["learning_rate"] == 1e-3
+    separate = space.kwargs_from_params({"critic_optimizer": "separate", "critic_learning_rate": 2e-3})
+    assert separate["critic_learning_rate"] == 2e-3
+    # A trial stored before the choice existed had separate optimizers
+    assert space.kwargs_from_params({"critic_learning_rate": 2e-3, "learning_rate": 1e-3})["critic_learning_rate"] == 2e-3
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(20):
+        trial = study.ask()
+        seen.add("critic_learning_rate" in space.sample(trial))
+        study.tell(trial, 0.0)
+    assert seen == {True, False}
 
 
 def test_warm_starts_are_the_first_trials(tmp_path):

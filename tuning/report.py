@@ -7,6 +7,7 @@ from typing import Any
 
 import matplotlib
 import optuna
+import pandas as pd
 import yaml
 from optuna.trial import FrozenTrial, TrialState
 
@@ -45,6 +46,43 @@ def write_zoo_yaml(study: optuna.Study, path: Path, trial: FrozenTrial | None = 
     header += "".join(f"# {line}\n" for line in note.splitlines())
     body = yaml.safe_dump({settings["env_id"]: zoo_entry(study, chosen)}, sort_keys=False, default_flow_style=None)
     path.write_text(header + body)
+
+
+def hyperparameters(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
+    """
+    A trial's searched hyperparameters in the user's terms: the model arguments its parameters make
+    (``gamma``, not ``one_minus_gamma``; ``net_arch.vf: [64, 64]``, not an exponent), nested
+    ``policy_kwargs`` flattened with dots, the ``--fixed`` ones left out.
+    """
+    settings = study_settings(study)
+    fixed = settings.get("fixed") or {}
+    kwargs = SEARCH_SPACES[settings["algo"]].kwargs_from_params(trial.params, fixed)
+    return {name: value for name, value in _flatten(kwargs).items() if name.split(".")[0] not in fixed}
+
+
+def _flatten(kwargs: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, "" if key == "policy_kwargs" else f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def trials_table(study: optuna.Study) -> pd.DataFrame:
+    """Optuna's table of the trials, with each trial's hyperparameters in the user's terms after ``value``."""
+    frame = study.trials_dataframe()
+    readable = pd.DataFrame([{k: _cell(v) for k, v in hyperparameters(study, t).items()} for t in study.trials])
+    if frame.empty or readable.empty:
+        return frame
+    at = list(frame.columns).index("value") + 1 if "value" in frame.columns else len(frame.columns)
+    return pd.concat([frame.iloc[:, :at], readable.set_index(frame.index), frame.iloc[:, at:]], axis=1)
+
+
+def _cell(value: Any) -> Any:
+    return str(value) if isinstance(value, list | tuple) else value
 
 
 def write_plots(study: optuna.Study, folder: Path) -> list[str]:
@@ -95,10 +133,12 @@ def summary(study: optuna.Study, top: int = 5) -> str:
         reverse=True,
     )
     if complete:
-        names = sorted({name for t in complete[:top] for name in t.params})
+        shown = {t.number: hyperparameters(study, t) for t in complete[:top]}
+        names = sorted({name for values in shown.values() for name in values})
         lines.append(" | ".join(["trial", "objective", *names]))
         for t in complete[:top]:
-            lines.append(" | ".join([str(t.number), f"{t.value:.2f}", *(_short(t.params.get(n, "-")) for n in names)]))
+            cells = (_short(shown[t.number].get(name, "-")) for name in names)
+            lines.append(" | ".join([str(t.number), f"{t.value:.2f}", *cells]))
     saved, planned = steps_saved_by_pruning(study)
     if planned:
         lines.append(f"pruning saved {saved:,} of the {planned:,} planned training steps ({saved / planned:.0%})")

@@ -207,6 +207,21 @@ def sample_critic_learning_rate(trial: BaseTrial) -> dict[str, Any]:
     return {"critic_learning_rate": trial.suggest_float("critic_learning_rate", 1e-5, 1e-2, log=True)}
 
 
+CRITIC_OPTIMIZERS = ("joint", "separate")
+
+
+def sample_critic_optimizer(trial: BaseTrial) -> dict[str, Any]:
+    """A2C: SB3's one joint optimizer (no ``critic_learning_rate``), or a separate critic optimizer
+    with its own learning rate."""
+    try:
+        choice = trial.suggest_categorical("critic_optimizer", CRITIC_OPTIMIZERS)
+    except ValueError:  # a stored trial of a study from before this choice: it always had a critic rate
+        if not isinstance(trial, FixedTrial):
+            raise
+        choice = "separate"
+    return {} if choice == "joint" else sample_critic_learning_rate(trial)
+
+
 def sample_gamma(trial: BaseTrial) -> dict[str, Any]:
     gamma = 1.0 - trial.suggest_float("one_minus_gamma", 1e-4, 0.1, log=True)
     trial.set_user_attr("gamma", gamma)
@@ -278,14 +293,18 @@ def sample_baseline(trial: BaseTrial) -> dict[str, Any]:
 
 
 def _critic_learning_rate_params(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Reinforce: the critic always has its own optimizer, at the actor's rate when none is given."""
+    value = kwargs.get("critic_learning_rate")
+    return _float_in("critic_learning_rate", 1e-5, 1e-2, kwargs["learning_rate"] if value is None else value)
+
+
+def _critic_optimizer_params(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A2C: ``critic_learning_rate=None`` is the joint optimizer."""
     value = kwargs.get("critic_learning_rate")
     if value is None:
-        # Reinforce: the critic's own optimizer at the actor's rate. A2C: one joint optimizer, which
-        # this search (it always samples a critic rate, so separate optimizers) cannot express
-        if "vf_coef" in kwargs and "rms_prop_eps" in kwargs:
-            return None
-        value = kwargs["learning_rate"]
-    return _float_in("critic_learning_rate", 1e-5, 1e-2, value)
+        return {"critic_optimizer": "joint"}
+    rate = _float_in("critic_learning_rate", 1e-5, 1e-2, value)
+    return None if rate is None else {"critic_optimizer": "separate", **rate}
 
 
 def _space(algo: type[Reinforce] | type[A2C], n_envs: int, batch: Hyperparameter, own: list[Hyperparameter]) -> SearchSpace:
@@ -300,10 +319,10 @@ def _space(algo: type[Reinforce] | type[A2C], n_envs: int, batch: Hyperparameter
         ),
         Hyperparameter(
             "critic_learning_rate",
-            sample_critic_learning_rate,
+            sample_critic_optimizer if algo is A2C else sample_critic_learning_rate,
             ("critic_learning_rate",),
             needs_critic=True,
-            params_of=_critic_learning_rate_params,
+            params_of=_critic_optimizer_params if algo is A2C else _critic_learning_rate_params,
         ),
         Hyperparameter(
             "gamma",

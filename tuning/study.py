@@ -197,7 +197,7 @@ def write_outputs(study: optuna.Study, out: Path, storage: str) -> None:
     """Write the YAML, CSV and plots, and print the summary."""
     out.mkdir(parents=True, exist_ok=True)
     print(report.summary(study))
-    study.trials_dataframe().to_csv(out / "trials.csv", index=False)
+    report.trials_table(study).to_csv(out / "trials.csv", index=False)
     if any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
         report.write_zoo_yaml(study, out / "best.yml")
         print(f"best hyperparameters (RL Zoo format): {out / 'best.yml'}")

@@ -40,9 +40,15 @@ def enqueue_warm_starts(
     :return: the parameters enqueued (or already there), in order
     """
     space = SEARCH_SPACES[algo]
-    enqueued = []
-    for name, kwargs in warm_start_configs(algo, env_id).items():
-        params = space.params_for(kwargs, extra, fixed)
-        study.enqueue_trial(params, user_attrs={WARM_START_ATTR: name}, skip_if_exists=True)
-        enqueued.append(params)
+    enqueued: list[dict[str, Any]] = []
+    verbosity = optuna.logging.get_verbosity()
+    # Optuna logs each skipped duplicate with the search's internal parameter names: not for users
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        for name, kwargs in warm_start_configs(algo, env_id).items():
+            params = space.params_for(kwargs, extra, fixed)
+            study.enqueue_trial(params, user_attrs={WARM_START_ATTR: name}, skip_if_exists=True)
+            enqueued.append(params)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
     return enqueued

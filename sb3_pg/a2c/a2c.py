@@ -78,7 +78,7 @@ class A2C(ActorCriticAlgorithm):
         (``False``, faster; same distribution, another random stream). See ``sb3_pg/common/numpy_actor.py``
     :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
         the reported success rate, mean episode length, and mean reward over
-    :param tensorboard_log: the log location for tensorboard (if None, no logging)
+    :param tensorboard_log: the log location for tensorboard (if None, no logging; needs the ``tensorboard`` extra)
     :param policy_kwargs: additional arguments to be passed to the policy on creation
     :param verbose: Verbosity level: 0 for no output, 1 for info messages (such as device or wrappers used), 2 for
         debug messages

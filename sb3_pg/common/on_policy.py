@@ -28,6 +28,7 @@ from sb3_pg.common.validation import (
     check_positive_int,
     check_range,
     check_spaces,
+    check_tensorboard,
     is_real,
 )
 
@@ -103,6 +104,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         check_choice("verbose", kwargs.get("verbose", 0), (0, 1, 2))
         check_positive_int("stats_window_size", kwargs.get("stats_window_size", 100))
         check_bool("use_sde", kwargs.get("use_sde", False))
+        check_tensorboard(kwargs.get("tensorboard_log"))
         self.algorithm = self.algorithm_name()  # saved with the model
         try:
             super().__init__(*args, **kwargs)

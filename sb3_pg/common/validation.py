@@ -103,6 +103,20 @@ def check_learning_rate(name: str, value: Any) -> None:
     check_range(name, value, 0.0)
 
 
+def check_tensorboard(tensorboard_log: Any) -> None:
+    """
+    :raises ImportError: if ``tensorboard_log`` is set and tensorboard is not installed (SB3 finds
+        out only in ``learn``, with a message that names neither the argument nor the extra)
+    """
+    from stable_baselines3.common import logger
+
+    if tensorboard_log is not None and logger.SummaryWriter is None:
+        raise ImportError(
+            f"`tensorboard_log` ({tensorboard_log!r}) needs tensorboard, which is not installed:"
+            ' pip install "sb3-pg[tensorboard]"'
+        )
+
+
 def check_spaces(observation_space: spaces.Space, action_space: spaces.Space) -> None:
     """:raises ValueError: if SB3's actor-critic policies cannot handle the spaces."""
     if not isinstance(action_space, SUPPORTED_ACTION_SPACES):

@@ -25,6 +25,7 @@ from sb3_pg.zoo import ZooExperimentManager, config_path, load_config, parse_pol
 SB3_ALGOS: dict[str, tuple[type[OnPolicyAlgorithm], str]] = {"sb3_a2c": (SB3_A2C, "a2c"), "sb3_ppo": (PPO, "ppo")}
 ALGO_NAMES = sorted(VARIANTS) + sorted(SB3_ALGOS)
 MODES = ("tuned", "equal")
+RL_ZOO_BUDGET = "rl-zoo"  # ``--timesteps rl-zoo``: each env at RL Zoo's A2C budget (its a2c.yml n_timesteps)
 EQUAL_HYPERPARAMETERS: dict[str, Any] = {"n_envs": 8, "learning_rate": 7e-4, "gamma": 0.99}
 BASELINE = "sb3_a2c"  # what the probability of improvement compares against
 
@@ -40,6 +41,7 @@ class RunConfig:
     normalize: dict[str, Any] | None  # VecNormalize arguments, or None for no normalization
     source: str  # where the hyperparameters come from, for the report
     fingerprint: str  # changes when the set-up does: stored runs of another set-up are not reused
+    policy: str = "MlpPolicy"
 
 
 def _fingerprint(algo_class: type[OnPolicyAlgorithm], *parts: Any) -> str:
@@ -47,11 +49,16 @@ def _fingerprint(algo_class: type[OnPolicyAlgorithm], *parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def run_config(algo: str, env_id: str, mode: str) -> RunConfig:
+def run_config(
+    algo: str, env_id: str, mode: str, conf_file: Path | str | None = None, hyperparams: dict[str, Any] | None = None
+) -> RunConfig:
     """
     :param algo: one of :data:`ALGO_NAMES`
     :param env_id: the Gymnasium env id
     :param mode: ``"tuned"`` or ``"equal"``
+    :param conf_file: an RL Zoo config file to read the entry from (tuned mode; default: ours from
+        ``zoo_configs/``, SB3's from RL Zoo)
+    :param hyperparams: entries that override the file's (RL Zoo's ``--hyperparams``), its keys included
     :return: the configuration
     """
     if algo in SB3_ALGOS:
@@ -61,25 +68,59 @@ def run_config(algo: str, env_id: str, mode: str) -> RunConfig:
     else:
         variant = VARIANTS[algo]
         algo_class, base_kwargs = variant.algo, dict(variant.kwargs)
-        path = config_path("pg_a2c" if variant.algo is A2C else "reinforce")
+        path = config_path(zoo_name_of(algo))
     if mode == "equal":
         shared = dict(EQUAL_HYPERPARAMETERS)
         n_envs = shared.pop("n_envs")
         kwargs = {**shared, **base_kwargs}
         fingerprint = _fingerprint(algo_class, kwargs, n_envs)
         return RunConfig(algo_class, kwargs, n_envs, 100_000, None, "shared (equal mode)", fingerprint)
+    path = Path(conf_file) if conf_file is not None else path
     config = load_config(path)
-    entry = dict(config.get(env_id, config.get("default", {})))
+    entry = {**config.get(env_id, config.get("default", {})), **(hyperparams or {})}
     fingerprint = _fingerprint(algo_class, entry, base_kwargs)
     source = f"{path.parent.name}/{path.name}" + ("" if env_id in config else " (default entry)")
     n_envs = int(entry.pop("n_envs", 1))
     n_timesteps = int(float(entry.pop("n_timesteps", 100_000)))
-    entry.pop("policy", None)
+    policy = str(entry.pop("policy", "MlpPolicy"))
     normalize = _normalize_kwargs(entry.pop("normalize", False))
     if isinstance(entry.get("policy_kwargs"), str):
         entry["policy_kwargs"] = parse_policy_kwargs(entry["policy_kwargs"])
     kwargs = ZooExperimentManager._preprocess_schedules({**entry, **base_kwargs})
-    return RunConfig(algo_class, kwargs, n_envs, n_timesteps, normalize, source, fingerprint)
+    return RunConfig(algo_class, kwargs, n_envs, n_timesteps, normalize, source, fingerprint, policy)
+
+
+def zoo_name_of(algo: str) -> str:
+    """The RL Zoo name (``pg_a2c`` or ``reinforce``) of one of our algorithms or named variants."""
+    return "pg_a2c" if VARIANTS[algo].algo is A2C else "reinforce"
+
+
+def rl_zoo_a2c_budget(env_id: str) -> int:
+    """
+    RL Zoo's training budget for A2C on ``env_id``: the ``n_timesteps`` of its entry in the
+    ``a2c.yml`` bundled with RL Zoo.
+
+    :raises ValueError: if RL Zoo's ``a2c.yml`` has no entry for the env
+    """
+    config = load_config(Path(rl_zoo3.__file__).parent / "hyperparams" / "a2c.yml")
+    if env_id not in config or "n_timesteps" not in config[env_id]:
+        known = ", ".join(sorted(key for key in config if "n_timesteps" in config[key]))
+        raise ValueError(f"argument --timesteps: RL Zoo's a2c.yml has no budget for {env_id}; it has {known}")
+    return int(float(config[env_id]["n_timesteps"]))
+
+
+def budget(timesteps: int | str | None, env_id: str, config: RunConfig) -> int:
+    """
+    The training budget of a run.
+
+    :param timesteps: a number of env steps, :data:`RL_ZOO_BUDGET` for RL Zoo's A2C budget of the
+        env (the same for every algorithm), or None for the config's own ``n_timesteps``
+    """
+    if timesteps == RL_ZOO_BUDGET:
+        return rl_zoo_a2c_budget(env_id)
+    if timesteps is None:
+        return config.n_timesteps
+    return int(timesteps)
 
 
 def _normalize_kwargs(normalize: bool | str | dict) -> dict[str, Any] | None:

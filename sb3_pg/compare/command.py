@@ -12,16 +12,18 @@ import optuna
 from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
-from sb3_pg.cli_args import check_env_id, positive_int
+from sb3_pg.cli_args import HelpFormatter, budget_or_rl_zoo, check_env_id, positive_int
 from sb3_pg.common.output_paths import check_writable_folder
-from sb3_pg.compare.algos import ALGO_NAMES, MODES
+from sb3_pg.compare.algos import ALGO_NAMES, MODES, RL_ZOO_BUDGET, rl_zoo_a2c_budget
 from sb3_pg.compare.queue import CompareSettings, Fingerprints, enqueue_missing, grid_trials, open_grid, run_of, run_worker
 from tuning.storage import check_storage
 
 
 def add_compare_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    compare = commands.add_parser("compare", help="compare algorithms with SB3's A2C: report, curves, speed")
-    compare.add_argument("--envs", nargs="+", default=["CartPole-v1"], metavar="ENV_ID")
+    compare = commands.add_parser(
+        "compare", help="compare algorithms with SB3's A2C: report, curves, speed", formatter_class=HelpFormatter
+    )
+    compare.add_argument("--envs", nargs="+", default=["CartPole-v1"], metavar="ENV_ID", help="Gymnasium env ids")
     compare.add_argument(
         "--algos",
         nargs="+",
@@ -32,17 +34,25 @@ def add_compare_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPa
     compare.add_argument("--seeds", type=int, default=3, help="seeds per algorithm and env (0 .. N-1)")
     compare.add_argument(
         "--timesteps",
-        type=positive_int,
+        type=budget_or_rl_zoo,
         default=None,
-        help="budget per run (default: each config's n_timesteps; 100k in equal mode)",
+        help="env steps per run, or rl-zoo: each env at RL Zoo's A2C budget (its a2c.yml n_timesteps) for every"
+        " algorithm (default: each config's own n_timesteps; 100k in equal mode)",
     )
-    compare.add_argument("--mode", choices=MODES, default="tuned")
+    compare.add_argument(
+        "--mode",
+        choices=MODES,
+        default="tuned",
+        help="tuned: each algorithm's tuned RL Zoo entry; equal: the same shared hyperparameters (SB3's A2C defaults)",
+    )
     compare.add_argument("--eval-freq", type=positive_int, default=10_000, help="env steps between evaluations")
-    compare.add_argument("--eval-episodes", type=positive_int, default=10)
-    compare.add_argument("--storage", default=None, help="postgresql://... to share the runs between machines")
-    compare.add_argument("--out", type=Path, default=Path("compare_runs"))
+    compare.add_argument("--eval-episodes", type=positive_int, default=10, help="deterministic episodes per evaluation")
+    compare.add_argument(
+        "--storage", default=None, help="postgresql://... to share the runs between machines (default: OUT/runs.log)"
+    )
+    compare.add_argument("--out", type=Path, default=Path("compare_runs"), help="output folder: report, figures, results.csv")
     compare.add_argument("--n-workers", type=positive_int, default=1, help="worker processes on this machine")
-    compare.add_argument("--no-progress-bar", action="store_true")
+    compare.add_argument("--no-progress-bar", action="store_true", help="no progress bar (for logs)")
     compare.set_defaults(run=compare_command, command_parser=compare)
 
 
@@ -53,6 +63,8 @@ def validate(args: argparse.Namespace) -> None:
         raise ValueError(f"argument --algos: unknown {unknown}; choose from {', '.join(ALGO_NAMES)}")
     for env_id in args.envs:
         check_env_id("--envs", env_id)
+        if args.timesteps == RL_ZOO_BUDGET:
+            rl_zoo_a2c_budget(env_id)
     if args.seeds < 1:
         raise ValueError(f"argument --seeds: must be >= 1; got {args.seeds}")
     check_writable_folder("--out", args.out)

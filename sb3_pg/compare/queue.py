@@ -11,7 +11,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from sb3_pg.compare.algos import run_config
+from sb3_pg.compare.algos import budget, run_config
 from sb3_pg.compare.runner import train_and_evaluate
 from tuning.budget import SURPLUS, SurplusTrial, record_worker, release_dead_workers_trials
 from tuning.storage import open_storage
@@ -22,7 +22,7 @@ class CompareSettings:
     """What makes runs comparable; stored with the study, so that a rerun with other settings is refused."""
 
     mode: str
-    timesteps: int | None
+    timesteps: int | str | None  # env steps, "rl-zoo" (RL Zoo's A2C budget per env) or None (each config's own)
     eval_freq: int
     eval_episodes: int
 
@@ -99,7 +99,8 @@ def make_objective(settings: CompareSettings) -> Callable[[optuna.Trial], float]
             config = run_config(algo, env_id, settings.mode)
             # What this run trains, should the config have changed since the run was queued
             trial.set_user_attr("config", config.fingerprint)
-            result = train_and_evaluate(config, env_id, seed, settings.timesteps, settings.eval_freq, settings.eval_episodes)
+            timesteps = budget(settings.timesteps, env_id, config)
+            result = train_and_evaluate(config, env_id, seed, timesteps, settings.eval_freq, settings.eval_episodes)
         except Exception as error:
             # Reported as failed in the report, with the reason; the other runs go on
             trial.set_user_attr("error", "".join(traceback.format_exception_only(error)).strip()[:500])

@@ -4,6 +4,7 @@ curves per env and an aggregate figure (matplotlib)."""
 import csv
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,10 +13,20 @@ import numpy as np
 from optuna.trial import FrozenTrial, TrialState
 
 from sb3_pg.compare import stats
-from sb3_pg.compare.algos import BASELINE, run_config
+from sb3_pg.compare.algos import BASELINE, budget, run_config
 from sb3_pg.compare.queue import CompareSettings, run_of
 
 CURVE_POINTS = 50  # evaluation steps on the common grid of a learning-curve figure
+# RL Zoo's published A2C scores (its benchmark.md: one trained agent per env, deterministic
+# evaluation, +- the std over evaluation episodes, not over seeds), for the env ids it lists
+PUBLISHED_RL_ZOO_A2C: dict[str, tuple[str, str]] = {
+    "CartPole-v1": ("500.0 ± 0.0", ""),
+    "Acrobot-v1": ("-83.4 ± 17.2", ""),
+    "MountainCar-v0": ("-111.3 ± 24.1", ""),
+    "Pendulum-v1": ("-163.0 ± 103.2", ""),
+    "MountainCarContinuous-v0": ("91.2 ± 0.3", ""),
+    "LunarLander-v3": ("155.8 ± 80.4", " (LunarLander-v2)"),
+}
 
 
 @dataclass
@@ -28,10 +39,16 @@ class Run:
     returns: list[float]
     steps_per_second: float
     error: str = ""
+    timesteps: int = 0  # env steps actually trained
 
     @property
     def final(self) -> float:
         return self.returns[-1]
+
+    @property
+    def area(self) -> float:
+        """The normalised area under the learning curve (:func:`stats.area_under_curve`)."""
+        return stats.area_under_curve(self.env_id, self.steps, self.returns)
 
 
 def collect(trials: list[FrozenTrial]) -> list[Run]:
@@ -51,6 +68,7 @@ def collect(trials: list[FrozenTrial]) -> list[Run]:
                 list(result.get("returns", [])),
                 float(trial.user_attrs.get("steps_per_second", math.nan)),
                 str(trial.user_attrs.get("error", "")),
+                int(result.get("timesteps", 0)),
             )
         )
     return sorted(runs, key=lambda run: (run.env_id, run.algo, run.seed))
@@ -61,14 +79,14 @@ def _steps(value: float, budget: int) -> str:
 
 
 def env_table(env_id: str, algos: list[str], runs: list[Run]) -> list[str]:
-    """Markdown rows for one env: one per algorithm."""
+    """Markdown rows for one env: one per algorithm, then RL Zoo's published A2C score if there is one."""
     target = stats.threshold(env_id)
     lines = [
         f"### {env_id}" + (f" (threshold {target:g})" if target is not None else " (no threshold)"),
         "",
-        "| algorithm | runs | final return IQM [95% CI] | mean ± std | median steps to threshold | steps/s"
-        " | P(better than sb3_a2c) |",
-        "|---|---|---|---|---|---|---|",
+        "| algorithm | runs | trained steps | final return IQM [95% CI] | mean ± std | AUC IQM [95% CI]"
+        " | median steps to threshold | steps/s | P(better than sb3_a2c) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     complete = {algo: [r for r in runs if r.algo == algo and r.state == "complete"] for algo in algos}
     baseline = np.array([r.final for r in complete.get(BASELINE, [])])
@@ -76,46 +94,53 @@ def env_table(env_id: str, algos: list[str], runs: list[Run]) -> list[str]:
         done, failed = complete[algo], [r for r in runs if r.algo == algo and r.state == "failed"]
         count = f"{len(done)}" + (f" ({len(failed)} failed)" if failed else "")
         if not done:
-            lines.append(f"| {algo} | {count} | - | - | - | - | - |")
+            lines.append(f"| {algo} | {count} | - | - | - | - | - | - | - |")
             continue
         finals = np.array([r.final for r in done])
         interval = stats.iqm_interval(finals)
-        budget = max(r.steps[-1] for r in done)
+        area = stats.iqm_interval(np.array([r.area for r in done]))
+        trained = [r.timesteps or r.steps[-1] for r in done]
         to_threshold = float(np.median([stats.steps_to_threshold(r.steps, r.returns, target) for r in done]))
-        reach = "n/a" if target is None else _steps(to_threshold, budget)
+        reach = "n/a" if target is None else _steps(to_threshold, max(trained))
         speed = float(np.median([r.steps_per_second for r in done]))
         improvement = "-"
         if algo != BASELINE and len(baseline):
             improvement = f"{stats.probability_of_improvement(finals, baseline):.2f}"
         lines.append(
-            f"| {algo} | {count} | {interval.value:.1f} [{interval.low:.1f}, {interval.high:.1f}] |"
-            f" {finals.mean():.1f} ± {finals.std():.1f} | {reach} | {speed:,.0f} | {improvement} |"
+            f"| {algo} | {count} | {_trained(trained)} | {interval.value:.1f} [{interval.low:.1f}, {interval.high:.1f}] |"
+            f" {finals.mean():.1f} ± {finals.std():.1f} | {area.value:.2f} [{area.low:.2f}, {area.high:.2f}] |"
+            f" {reach} | {speed:,.0f} | {improvement} |"
         )
+    if env_id in PUBLISHED_RL_ZOO_A2C:
+        score, version = PUBLISHED_RL_ZOO_A2C[env_id]
+        lines += ["", f"RL Zoo's published A2C score{version}: {score} (one agent; ± over evaluation episodes)."]
     return [*lines, ""]
 
 
-def aggregate_scores(runs: list[Run], algos: list[str], envs: list[str]) -> dict[str, np.ndarray]:
-    """Normalised final scores, runs x envs per algorithm (the first seeds common to every env)."""
+def _trained(steps: list[int]) -> str:
+    low, high = min(steps), max(steps)
+    return f"{low:,}" if low == high else f"{low:,}-{high:,}"
+
+
+def aggregate_scores(
+    runs: list[Run], algos: list[str], envs: list[str], score: Callable[[Run], float] | None = None
+) -> dict[str, np.ndarray]:
+    """Normalised scores (the final return by default), runs x envs per algorithm (the first seeds common to every env)."""
+    score = score or (lambda r: float(stats.normalized(r.env_id, np.array(r.final))))
     scores: dict[str, np.ndarray] = {}
     for algo in algos:
-        per_env = [
-            [
-                float(stats.normalized(env, np.array(r.final)))
-                for r in runs
-                if r.algo == algo and r.env_id == env and r.state == "complete"
-            ]
-            for env in envs
-        ]
+        per_env = [[score(r) for r in runs if r.algo == algo and r.env_id == env and r.state == "complete"] for env in envs]
         n = min((len(column) for column in per_env), default=0)
         if n:
             scores[algo] = np.array([column[:n] for column in per_env]).T
     return scores
 
 
-def aggregate_table(scores: dict[str, np.ndarray]) -> list[str]:
+def aggregate_table(scores: dict[str, np.ndarray], areas: dict[str, np.ndarray] | None = None) -> list[str]:
     lines = [
-        "| algorithm | runs per env | normalised IQM [95% CI] | normalised mean | P(better than sb3_a2c) |",
-        "|---|---|---|---|---|",
+        "| algorithm | runs per env | normalised IQM [95% CI] | normalised mean | P(better than sb3_a2c)"
+        + (" | normalised AUC IQM [95% CI] |" if areas else " |"),
+        "|---|---|---|---|---|" + ("---|" if areas else ""),
     ]
     for algo, matrix in scores.items():
         interval = stats.iqm_interval(matrix)
@@ -123,10 +148,14 @@ def aggregate_table(scores: dict[str, np.ndarray]) -> list[str]:
         if algo != BASELINE and BASELINE in scores:
             n = min(len(matrix), len(scores[BASELINE]))
             improvement = f"{stats.probability_of_improvement(matrix[:n], scores[BASELINE][:n]):.2f}"
-        lines.append(
+        row = (
             f"| {algo} | {len(matrix)} | {interval.value:.2f} [{interval.low:.2f}, {interval.high:.2f}] |"
             f" {matrix.mean():.2f} | {improvement} |"
         )
+        if areas:
+            area = stats.iqm_interval(areas[algo])
+            row += f" {area.value:.2f} [{area.low:.2f}, {area.high:.2f}] |"
+        lines.append(row)
     return lines
 
 
@@ -191,6 +220,11 @@ def write_report(runs: list[Run], algos: list[str], envs: list[str], settings: C
         f"Mode `{settings.mode}`; deterministic evaluation of {settings.eval_episodes} episodes every"
         f" {settings.eval_freq:,} env steps on a separate env; final return = the last evaluation, at the end of training."
         " IQM and its 95% stratified-bootstrap interval, and the probability of improvement, with rliable."
+        " Trained steps: what the runs actually trained (a batch may end past the budget)."
+        " AUC: the area under the learning curve, normalised (0 = random policy, 1 = the env's threshold),"
+        " i.e. the mean normalised evaluation return over training, trapezoidal from the first evaluation to the last."
+        " Steps to threshold: the first evaluation from which every later one stays at or above the threshold"
+        ' (reached and held to the end; "> N" when the last evaluation is below it), median over seeds.'
         " Steps/s: training only (evaluation excluded), median over seeds.",
         "",
         "## Hyperparameters",
@@ -201,8 +235,8 @@ def write_report(runs: list[Run], algos: list[str], envs: list[str], settings: C
     for env_id in envs:
         for algo in algos:
             config = run_config(algo, env_id, settings.mode)
-            budget = settings.timesteps or config.n_timesteps
-            lines.append(f"| {env_id} | {algo} | {config.source} | {config.n_envs} | {budget:,} |")
+            steps = budget(settings.timesteps, env_id, config)
+            lines.append(f"| {env_id} | {algo} | {config.source} | {config.n_envs} | {steps:,} |")
     lines += ["", "## Per env", ""]
     for env_id in envs:
         env_runs = [r for r in runs if r.env_id == env_id]
@@ -216,10 +250,11 @@ def write_report(runs: list[Run], algos: list[str], envs: list[str], settings: C
     normalizable = [env_id for env_id in envs if env_id in stats.NORMALIZATION]
     scores = aggregate_scores(runs, algos, normalizable)
     if scores and len(normalizable) > 1:
+        areas = aggregate_scores(runs, algos, normalizable, lambda r: r.area)
         lines += ["## Aggregate over envs (normalised: 0 = random policy, 1 = the env's threshold)", ""]
         if len(normalizable) < len(envs):
             lines += [f"Without {', '.join(sorted(set(envs) - set(normalizable)))}: no normalisation known.", ""]
-        lines += [*aggregate_table(scores), "", "![aggregate](aggregate.png)", ""]
+        lines += [*aggregate_table(scores, areas), "", "![aggregate](aggregate.png)", ""]
         aggregate_figure(scores, out / "aggregate.png")
     failed = [r for r in runs if r.state == "failed"]
     if failed:

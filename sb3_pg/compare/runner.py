@@ -58,29 +58,39 @@ class EvaluationCurve(BaseCallback):
         return True
 
 
+def make_envs(config: RunConfig, env_id: str, seed: int, n_envs: int | None = None) -> tuple[VecEnv, VecEnv]:
+    """
+    The training env (``config.n_envs`` copies, or ``n_envs``, seeded with ``seed``, wrapped in
+    ``VecNormalize`` when the config normalizes) and a separate evaluation env (one copy, seeded
+    ``seed`` + :data:`EVAL_SEED_OFFSET`, its statistics frozen and rewards left raw).
+    """
+    env = make_vec_env(env_id, n_envs=n_envs or config.n_envs, seed=seed)
+    eval_env = make_vec_env(env_id, n_envs=1, seed=seed + EVAL_SEED_OFFSET)
+    if config.normalize is not None:
+        gamma = config.kwargs.get("gamma", 0.99)
+        env = VecNormalize(env, gamma=gamma, **config.normalize)
+        eval_env = VecNormalize(eval_env, training=False, norm_reward=False, gamma=gamma)
+    return env, eval_env
+
+
 def train_and_evaluate(
-    config: RunConfig, env_id: str, seed: int, timesteps: int | None, eval_freq: int, eval_episodes: int
+    config: RunConfig, env_id: str, seed: int, timesteps: int, eval_freq: int, eval_episodes: int
 ) -> RunResult:
     """
     Train an algorithm set up by ``config`` on ``env_id`` with ``seed`` and record its deterministic
     evaluation curve.
 
     :param config: the algorithm's set-up on this env (:func:`sb3_pg.compare.algos.run_config`)
-    :param timesteps: the budget; None for the config's own (``n_timesteps``)
+    :param timesteps: the budget in env steps (:func:`sb3_pg.compare.algos.budget`)
     :return: the curve and the training time (evaluation excluded)
     """
-    env = make_vec_env(env_id, n_envs=config.n_envs, seed=seed)
-    eval_env = make_vec_env(env_id, n_envs=1, seed=seed + EVAL_SEED_OFFSET)
-    if config.normalize is not None:
-        gamma = config.kwargs.get("gamma", 0.99)
-        env = VecNormalize(env, gamma=gamma, **config.normalize)
-        eval_env = VecNormalize(eval_env, training=False, norm_reward=False, gamma=gamma)
+    env, eval_env = make_envs(config, env_id, seed)
     result = RunResult()
     try:
-        model = config.algo_class("MlpPolicy", env, seed=seed, device="cpu", **config.kwargs)
+        model = config.algo_class(config.policy, env, seed=seed, device="cpu", **config.kwargs)
         callback = EvaluationCurve(eval_env, eval_freq, eval_episodes, result)
         start = time.perf_counter()
-        model.learn(timesteps or config.n_timesteps, callback=callback)
+        model.learn(timesteps, callback=callback)
         if not result.steps or result.steps[-1] != model.num_timesteps:
             callback.evaluate()  # the final return is always at the end of training
         result.timesteps = int(model.num_timesteps)

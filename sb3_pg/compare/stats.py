@@ -113,13 +113,34 @@ def threshold(env_id: str) -> float | None:
 
 
 def steps_to_threshold(steps: list[int], returns: list[float], target: float | None) -> float:
-    """Env steps at the first evaluation whose return reaches ``target``; inf if none does (or no target)."""
+    """
+    Env steps at the first evaluation from which every later evaluation stays at or above
+    ``target`` (the run reached the threshold and held it to the end of training); inf if the last
+    evaluation is below it, or there is no target. Stricter than the first evaluation at or above
+    it, which one lucky evaluation can reach.
+    """
     if target is None:
         return float("inf")
-    for step, value in zip(steps, returns, strict=True):
-        if value >= target:
-            return float(step)
-    return float("inf")
+    reached = float("inf")
+    for step, value in zip(reversed(steps), reversed(returns), strict=True):
+        if value < target:
+            break
+        reached = float(step)
+    return reached
+
+
+def area_under_curve(env_id: str, steps: list[int], returns: list[float]) -> float:
+    """
+    The normalised area under a run's learning curve: the mean normalised evaluation return over
+    training, trapezoidal between evaluations from the first to the last (the curve's height
+    averaged over env steps; a run that learns sooner has a larger area). Raw returns for an env
+    without a normalisation; the return itself for a one-point curve.
+    """
+    scores = normalized(env_id, np.array(returns)) if env_id in NORMALIZATION else np.asarray(returns, dtype=float)
+    if len(steps) < 2 or steps[-1] == steps[0]:
+        return float(scores[-1])
+    widths = np.diff(np.asarray(steps, dtype=float))
+    return float(np.sum(widths * (scores[1:] + scores[:-1]) / 2) / (steps[-1] - steps[0]))
 
 
 def normalized(env_id: str, scores: np.ndarray) -> np.ndarray:
