@@ -139,3 +139,35 @@ def test_a_dict_holding_one_vector_trains_as_the_vector(algo, env_id, exact_roll
         model.learn(1_000)
         models.append(th.nn.utils.parameters_to_vector(model.policy.parameters()).detach())
     assert th.equal(models[0], models[1])
+
+
+@pytest.mark.parametrize("algo, kwargs", [(A2C, {"n_steps": 8}), (Reinforce, {"n_episodes": 2})])
+def test_small_cpu_networks_train_on_one_torch_thread_and_the_users_setting_holds_elsewhere(algo, kwargs, monkeypatch):
+    import torch as th
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    seen = {"train": set(), "callback": set()}
+    step = algo._gradient_step
+
+    def spy(self, *args):
+        seen["train"].add(th.get_num_threads())
+        return step(self, *args)
+
+    class Threads(BaseCallback):
+        def _on_step(self) -> bool:
+            seen["callback"].add(th.get_num_threads())
+            return True
+
+    monkeypatch.setattr(algo, "_gradient_step", spy)
+    th.set_num_threads(2)
+    try:
+        model = algo("MlpPolicy", "CartPole-v1", seed=0, **kwargs)
+        model.learn(300, callback=Threads())
+        assert seen == {"train": {1}, "callback": {2}} and th.get_num_threads() == 2
+        # A convolutional policy keeps the user's setting in training too
+        seen["train"].clear()
+        image = algo("CnnPolicy", TimeLimit(FakeImageEnv(screen_height=36, screen_width=36), 20), seed=0, **kwargs)
+        image.learn(100)
+        assert seen["train"] == {2}
+    finally:
+        th.set_num_threads(1)  # the suite's setting (conftest)

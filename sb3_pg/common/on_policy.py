@@ -2,6 +2,8 @@
 fast forward pass), and an optional critic with its own optimizer and learning-rate schedule, saved
 and logged."""
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -79,6 +81,32 @@ def split_actor_critic_parameters(policy: ActorCriticPolicy) -> tuple[list[th.nn
     return actor, critic
 
 
+def one_torch_thread_for_small_cpu_networks(train: Callable[[Any], None]) -> Callable[[Any], None]:
+    """
+    Run an algorithm's ``train`` on one torch thread when its policy is a small CPU network (no
+    convolution), restoring the user's ``torch.get_num_threads()`` right after: their setting holds
+    everywhere else, callbacks included.
+
+    Why: with torch's default of one thread per core, the training step's matrix products go to
+    MKL's OpenMP threads, which gain nothing on matrices this small and, when the cores are busy
+    with other work, wait for each other at every product: README's Quick start took several times
+    longer on a busy 2-core machine (README, "Threads"; ``benchmarks/quick_start.py``).
+    """
+
+    @functools.wraps(train)
+    def wrapper(self: "ActorCriticAlgorithm") -> None:
+        saved = th.get_num_threads()
+        if saved == 1 or not self._small_cpu_networks():
+            return train(self)
+        th.set_num_threads(1)
+        try:
+            return train(self)
+        finally:
+            th.set_num_threads(saved)
+
+    return wrapper
+
+
 class ActorCriticAlgorithm(OnPolicyAlgorithm):
     """
     Base of sb3_pg's algorithms: an SB3 ``OnPolicyAlgorithm`` whose critic may have its own
@@ -98,6 +126,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
     exact_rollouts: bool = False
     # The policy the fast paths below were built for, its fast forward pass and its NumPy actor
     _fast: tuple[ActorCriticPolicy, FastForward | None, NumpyActor | None] | None = None
+    _small_networks: tuple[ActorCriticPolicy, bool] | None = None  # the policy it was found for, and the answer
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # SB3 uses these in its __init__ (or in learn) before any check of ours could run
@@ -240,7 +269,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
 
     def _excluded_save_params(self) -> list[str]:
         # Rebuilt from the policy by _setup_model and on first use
-        return [*super()._excluded_save_params(), "_actor_params", "_critic_params", "_fast"]
+        return [*super()._excluded_save_params(), "_actor_params", "_critic_params", "_fast", "_small_networks"]
 
     def _update_current_progress_remaining(self, num_timesteps: int, total_timesteps: int) -> None:
         """SB3's progress, clamped to [0, 1]: a last rollout that runs past ``total_timesteps`` (REINFORCE
@@ -272,6 +301,14 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
     def _numpy_actor(self) -> NumpyActor | None:
         """The NumPy rollout actor for the current policy, or None (``exact_rollouts``, or not supported)."""
         return self._fast_paths()[2]
+
+    def _small_cpu_networks(self) -> bool:
+        """Whether the policy runs on the CPU with no convolution (see :func:`one_torch_thread_for_small_cpu_networks`)."""
+        if self._small_networks is None or self._small_networks[0] is not self.policy:
+            convolutions = (th.nn.Conv1d, th.nn.Conv2d, th.nn.Conv3d)
+            small = self.device.type == "cpu" and not any(isinstance(m, convolutions) for m in self.policy.modules())
+            self._small_networks = (self.policy, small)
+        return self._small_networks[1]
 
     def _set_training_mode(self, mode: bool) -> None:
         # Module.train() walks every submodule: skip it where the mode changes nothing
