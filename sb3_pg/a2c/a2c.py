@@ -25,6 +25,8 @@ class A2C(ActorCriticAlgorithm):
     Paper: https://arxiv.org/abs/1602.01783 (A3C/A2C); GAE: https://arxiv.org/abs/1506.02438
     Code: with its default arguments this is Stable-Baselines3's A2C, update for update
     (https://github.com/DLR-RM/stable-baselines3); every other setting is a documented change from it.
+    Maths: ``docs/maths.md`` (each advantage and critic target, the function computing it, the tests
+    checking it).
 
     The actor follows ``grad log pi(a_t|s_t) A_t`` with the advantage chosen by ``gae_lambda``
     (``n_steps`` steps per environment per update; episode ends stop the sums and a rollout's cut or a

@@ -5,6 +5,7 @@ episode ``rank`` belongs to batch ``rank // n_episodes``. A rollout ends as soon
 of the current batch has ended; the steps the other envs took meanwhile belong to later batches
 and are kept for them, so no step is thrown away. Those later episodes began under an older
 policy: the algorithm corrects them with an importance weight (see ``Reinforce.policy_loss``).
+Why this batching makes the estimator unbiased for any episode lengths: ``docs/maths.md``.
 
 Why this is unbiased: whether an episode is in a batch depends only on the episodes that started
 before it, never on its own actions, rewards or length, and the batch has a fixed size. So the

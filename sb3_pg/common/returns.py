@@ -11,6 +11,8 @@ Estimation (Schulman et al. 2016, https://arxiv.org/abs/1506.02438, eq. 16):
   the data stops before the episode does;
 - ``V = 0`` and ``lambda = 1``: the plain discounted reward-to-go ``G_t`` used by REINFORCE.
 
+Each equation beside its function and tests: ``docs/maths.md``.
+
 Arrays are laid out as in SB3's ``RolloutBuffer``: ``[n_steps, n_envs]``, with
 ``episode_starts[t]`` true when step ``t`` is the first of an episode.
 """

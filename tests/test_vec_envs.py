@@ -1,0 +1,119 @@
+"""Gymnasium's vector envs as SB3 VecEnvs: the same transitions as DummyVecEnv on the same seeds, and
+every algorithm trains, normalizes, evaluates and saves through them."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.vector import AutoresetMode
+from stable_baselines3 import A2C as SB3_A2C
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.vec_env import VecNormalize
+
+from sb3_pg import A2C, Reinforce
+from sb3_pg.vec_envs import GymnasiumVecEnv, make_gymnasium_vec_env
+
+
+def _rollout(env, n_steps: int, seed: int = 0):
+    """Transitions under random actions drawn from a fixed stream (the same for every env kind)."""
+    rng = np.random.default_rng(seed)
+    env.seed(seed)
+    env.action_space.seed(seed)
+    obs = env.reset()
+    record = [("reset", np.array(obs))]
+    for _ in range(n_steps):
+        if isinstance(env.action_space, gym.spaces.Discrete):
+            actions = rng.integers(env.action_space.n, size=env.num_envs)
+        else:
+            low, high = env.action_space.low, env.action_space.high
+            actions = rng.uniform(low, high, size=(env.num_envs, *env.action_space.shape)).astype(np.float32)
+        obs, rewards, dones, infos = env.step(actions)
+        ends = [
+            (i, np.array(info["terminal_observation"]), info["TimeLimit.truncated"], *info["episode"].values())
+            for i, info in enumerate(infos)
+            if dones[i]
+        ]
+        record.append((np.array(obs), np.array(rewards, dtype=np.float32), np.array(dones), ends))
+    env.close()
+    return record
+
+
+def _assert_same(expected, actual):
+    assert len(expected) == len(actual)
+    n_ends = 0
+    for step, (want, got) in enumerate(zip(expected, actual, strict=True)):
+        if isinstance(want[0], str):
+            np.testing.assert_array_equal(want[1], got[1])
+            continue
+        for a, b in zip(want[:3], got[:3], strict=True):
+            np.testing.assert_array_equal(a, b, err_msg=f"step {step}")
+        assert len(want[3]) == len(got[3]), f"step {step}"
+        for (i, terminal, truncated, r, length, _), (j, terminal2, truncated2, r2, length2, _) in zip(
+            want[3], got[3], strict=True
+        ):
+            assert i == j and truncated == truncated2 and length == length2 and r == pytest.approx(r2, abs=1e-4)
+            np.testing.assert_array_equal(terminal, terminal2)
+            n_ends += 1
+    assert n_ends > 0  # the comparison saw episodes end
+
+
+@pytest.mark.parametrize(
+    "env_id, n_steps",
+    [("CartPole-v1", 300), ("Pendulum-v1", 450)],  # Pendulum: every episode is a time-limit truncation at 200
+)
+@pytest.mark.parametrize("mode", ["sync", "async", "same_step"])
+def test_same_transitions_as_dummy_vec_env(env_id, n_steps, mode):
+    n_envs = 3
+    expected = _rollout(make_vec_env(env_id, n_envs=n_envs), n_steps)
+    if mode == "same_step":
+        vector_env = gym.make_vec(env_id, n_envs, "sync", vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP})
+        env = GymnasiumVecEnv(vector_env)
+    else:
+        env = make_gymnasium_vec_env(env_id, n_envs, vectorization_mode=mode)
+    _assert_same(expected, _rollout(env, n_steps))
+
+
+def test_truncations_are_marked_for_bootstrapping():
+    env = make_gymnasium_vec_env("Pendulum-v1", 2, seed=0)
+    env.reset()
+    for _ in range(200):
+        _, _, dones, infos = env.step(np.zeros((2, 1), dtype=np.float32))
+    assert dones.all() and all(info["TimeLimit.truncated"] for info in infos)
+    assert all(info["episode"]["l"] == 200 for info in infos)
+
+
+def test_a_vector_env_without_partial_reset_is_refused():
+    vector_env = gym.make_vec("CartPole-v1", 4, vectorization_mode="vector_entry_point")
+    with pytest.raises(ValueError, match="reset_mask"):
+        GymnasiumVecEnv(vector_env)
+    vector_env.close()
+    with pytest.raises(ValueError, match="vectorization_mode"):
+        make_gymnasium_vec_env("CartPole-v1", 2, vectorization_mode="threads")
+
+
+def test_attributes_and_methods():
+    env = make_gymnasium_vec_env("CartPole-v1", 2, seed=0)
+    assert env.get_attr("spec")[0].id == "CartPole-v1"
+    env.set_attr("marker", 7, indices=[1])
+    assert env.get_attr("marker", indices=[1]) == [7]
+    assert len(env.env_method("get_wrapper_attr", "spec")) == 2
+    with pytest.raises(ValueError, match="indices"):
+        env.env_method("get_wrapper_attr", "spec", indices=[0])
+    env.close()
+
+
+@pytest.mark.parametrize(
+    "algo, kwargs", [(A2C, {}), (A2C, {"exact_rollouts": True}), (Reinforce, {"n_episodes": 4}), (SB3_A2C, {})]
+)
+def test_algorithms_train_evaluate_and_save_through_it(algo, kwargs, tmp_path):
+    env = VecNormalize(make_gymnasium_vec_env("CartPole-v1", 4, seed=0))
+    model = algo("MlpPolicy", env, seed=0, **kwargs).learn(2_000)
+    assert model.ep_info_buffer and model.num_timesteps >= 2_000  # rollout/ep_rew_mean comes from the episode infos
+    eval_env = VecNormalize(make_gymnasium_vec_env("CartPole-v1", 1, seed=100), training=False, norm_reward=False)
+    eval_env.obs_rms = env.obs_rms
+    mean, _ = evaluate_policy(model, eval_env, n_eval_episodes=3, warn=False)
+    assert mean > 0
+    model.save(tmp_path / "model.zip")
+    loaded = algo.load(tmp_path / "model.zip", env=env)
+    loaded.learn(500, reset_num_timesteps=False)
+    env.close()
