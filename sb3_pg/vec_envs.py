@@ -1,4 +1,4 @@
-"""Gymnasium's native vector environments as SB3 ``VecEnv`` s.
+"""Native vector environments as SB3 ``VecEnv`` s: Gymnasium's ``VectorEnv`` s and EnvPool.
 
 SB3 steps its envs one by one in Python (``DummyVecEnv``) or in subprocesses (``SubprocVecEnv``);
 ``gymnasium.vector.VectorEnv`` s step many at once (``gym.make_vec(..., vectorization_mode=
@@ -18,6 +18,10 @@ SB3 steps its envs one by one in Python (``DummyVecEnv``) or in subprocesses (``
 - ``get_attr``, ``set_attr`` and ``env_method`` go to Gymnasium's ``get_attr``, ``set_attr`` and
   ``call`` (sync and async vector envs); a vector env that has none says so.
 
+:class:`EnvPoolVecEnv` does the same over EnvPool (``pip install "sb3-pg[envpool]"``), whose envs
+run in C++ threads; EnvPool's own SB3 example never sets ``TimeLimit.truncated``, so SB3 bootstraps
+no timeout through it. Here finished envs are reset at once by id (``reset(env_id)``).
+
 Infos are built without a Python loop over the envs at steps where none finished: only the envs a
 Gymnasium info key marks get an entry.
 """
@@ -36,7 +40,54 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvO
 VECTORIZATION_MODES = ("vector_entry_point", "sync", "async")
 
 
-class GymnasiumVecEnv(VecEnv):
+class _NativeVecEnv(VecEnv):
+    """What both adapters share: SB3's infos at an episode's end, with Monitor's statistics."""
+
+    def __init__(self, num_envs: int, observation_space: gym.Space, action_space: gym.Space, monitor: bool):
+        super().__init__(num_envs, observation_space, action_space)
+        self.monitor = monitor
+        self._actions: np.ndarray | None = None
+        self._episode_returns = np.zeros(num_envs)
+        self._episode_lengths = np.zeros(num_envs, dtype=np.int64)
+        self._start_time = time.time()
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = actions
+
+    def _start_episodes(self) -> None:
+        self._episode_returns[:] = 0.0
+        self._episode_lengths[:] = 0
+
+    def _count(self, rewards: np.ndarray) -> None:
+        self._episode_returns += rewards
+        self._episode_lengths += 1
+
+    def _end_episodes(
+        self,
+        finished: list[int],
+        terminal: VecEnvObs,
+        terminations: np.ndarray,
+        truncations: np.ndarray,
+        infos: list[dict[str, Any]],
+    ) -> None:
+        """The infos of the finished envs as SB3's ``DummyVecEnv`` + ``Monitor`` give them."""
+        for i in finished:
+            infos[i]["terminal_observation"] = _index(terminal, i)
+            infos[i]["TimeLimit.truncated"] = bool(truncations[i] and not terminations[i])
+            if self.monitor:
+                infos[i]["episode"] = {
+                    "r": round(float(self._episode_returns[i]), 6),
+                    "l": int(self._episode_lengths[i]),
+                    "t": round(time.time() - self._start_time, 6),
+                }
+        self._episode_returns[finished] = 0.0
+        self._episode_lengths[finished] = 0
+
+    def _monitor_wrapped(self, wrapper_class: type[gym.Wrapper]) -> bool:
+        return self.monitor and issubclass(Monitor, wrapper_class)  # this adapter gives Monitor's statistics itself
+
+
+class GymnasiumVecEnv(_NativeVecEnv):
     """
     An SB3 ``VecEnv`` over a Gymnasium ``VectorEnv``.
 
@@ -47,7 +98,7 @@ class GymnasiumVecEnv(VecEnv):
 
     def __init__(self, vector_env: gym.vector.VectorEnv, monitor: bool = True):
         self.vector_env = vector_env
-        super().__init__(vector_env.num_envs, vector_env.single_observation_space, vector_env.single_action_space)
+        super().__init__(vector_env.num_envs, vector_env.single_observation_space, vector_env.single_action_space, monitor)
         self.autoreset_mode = AutoresetMode(vector_env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP))
         if self.autoreset_mode != AutoresetMode.SAME_STEP and not _has_partial_reset(vector_env):
             raise ValueError(
@@ -55,11 +106,6 @@ class GymnasiumVecEnv(VecEnv):
                 " partial reset (reset_mask), so SB3's auto-reset cannot be given exactly; use"
                 " vectorization_mode='sync' or 'async', or a vector env in the SAME_STEP autoreset mode"
             )
-        self.monitor = monitor
-        self._actions: np.ndarray | None = None
-        self._episode_returns = np.zeros(self.num_envs)
-        self._episode_lengths = np.zeros(self.num_envs, dtype=np.int64)
-        self._start_time = time.time()
 
     def reset(self) -> VecEnvObs:
         seeds: Any = None if all(seed is None for seed in self._seeds) else list(self._seeds)
@@ -70,20 +116,15 @@ class GymnasiumVecEnv(VecEnv):
         self._reset_seeds()
         self._reset_options()
         self.reset_infos = self._split_infos(infos)
-        self._episode_returns[:] = 0.0
-        self._episode_lengths[:] = 0
+        self._start_episodes()
         return observations
-
-    def step_async(self, actions: np.ndarray) -> None:
-        self._actions = actions
 
     def step_wait(self) -> VecEnvStepReturn:
         observations, rewards, terminations, truncations, gym_infos = self.vector_env.step(self._actions)
         dones = np.logical_or(terminations, truncations)
         rewards = np.asarray(rewards, dtype=np.float32)
         infos = self._split_infos(gym_infos)
-        self._episode_returns += rewards
-        self._episode_lengths += 1
+        self._count(rewards)
         if dones.any():
             observations = self._finish_episodes(observations, dones, terminations, truncations, gym_infos, infos)
         return observations, rewards, dones, infos
@@ -109,17 +150,7 @@ class GymnasiumVecEnv(VecEnv):
             observations = _where(dones, reset_observations, observations)
             for i, reset_info in zip(finished, self._split_infos(reset_infos, finished), strict=True):
                 self.reset_infos[i] = reset_info
-        for i in finished:
-            infos[i]["terminal_observation"] = _index(terminal, i)
-            infos[i]["TimeLimit.truncated"] = bool(truncations[i] and not terminations[i])
-            if self.monitor:
-                infos[i]["episode"] = {
-                    "r": round(float(self._episode_returns[i]), 6),
-                    "l": int(self._episode_lengths[i]),
-                    "t": round(time.time() - self._start_time, 6),
-                }
-        self._episode_returns[finished] = 0.0
-        self._episode_lengths[finished] = 0
+        self._end_episodes(finished, terminal, terminations, truncations, infos)
         return observations
 
     def _split_infos(self, infos: dict[str, Any], indices: Iterable[int] | None = None) -> list[dict[str, Any]]:
@@ -177,8 +208,8 @@ class GymnasiumVecEnv(VecEnv):
 
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
         chosen = self._get_indices(indices)
-        if self.monitor and issubclass(Monitor, wrapper_class):
-            return [True for _ in chosen]  # this adapter gives Monitor's episode statistics itself
+        if self._monitor_wrapped(wrapper_class):
+            return [True for _ in chosen]
         envs = getattr(self.vector_env, "envs", None)  # SyncVectorEnv
         if envs is None:
             return [False for _ in chosen]
@@ -189,6 +220,73 @@ class GymnasiumVecEnv(VecEnv):
         if method is None:
             raise AttributeError(f"{type(self.vector_env).__name__} has no {name}(): only sync and async vector envs do")
         return method
+
+
+class EnvPoolVecEnv(_NativeVecEnv):
+    """
+    An SB3 ``VecEnv`` over an EnvPool pool (its ``gymnasium`` API, synchronous stepping).
+
+    :param pool: ``envpool.make(task_id, env_type="gymnasium", num_envs=N, ...)``
+    :param monitor: add ``Monitor``'s episode statistics (``infos[i]["episode"]``) at each episode's end
+
+    Seeds: ``seed(s)`` reseeds env ``i`` with ``s + i`` at the next reset. EnvPool's envs are its own C++
+    implementations, so their episodes are not Gymnasium's step for step. Each env ends its episodes at
+    EnvPool's ``max_episode_steps`` (a time-limit truncation), so ``env_is_wrapped(TimeLimit)`` is
+    True; attributes other than the pool's (``spec``, ``render_mode``, ...) cannot be read per env.
+    """
+
+    def __init__(self, pool: Any, monitor: bool = True):
+        self.pool = pool
+        super().__init__(pool.num_envs, pool.observation_space, pool.action_space, monitor)
+        self._all_ids = np.arange(pool.num_envs, dtype=np.int32)
+
+    def reset(self) -> VecEnvObs:
+        seeds = None if any(seed is None for seed in self._seeds) else [int(seed or 0) for seed in self._seeds]
+        observations, _ = self.pool.reset(self._all_ids, seed=seeds) if seeds else self.pool.reset(self._all_ids)
+        self._reset_seeds()
+        self._reset_options()
+        self.reset_infos = [{} for _ in range(self.num_envs)]
+        self._start_episodes()
+        return observations
+
+    def step_wait(self) -> VecEnvStepReturn:
+        observations, rewards, terminations, truncations, _ = self.pool.step(self._actions, self._all_ids)
+        dones = np.logical_or(terminations, truncations)
+        rewards = np.asarray(rewards, dtype=np.float32)
+        infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        self._count(rewards)
+        if dones.any():
+            finished = np.flatnonzero(dones).tolist()
+            terminal = np.array(observations, copy=True)
+            reset_observations, _ = self.pool.reset(np.asarray(finished, dtype=np.int32))
+            observations = np.array(observations, copy=True)
+            observations[finished] = reset_observations  # EnvPool returns the reset envs' rows only
+            self._end_episodes(finished, terminal, terminations, truncations, infos)
+        return observations, rewards, dones, infos
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def render(self, mode: str | None = None) -> np.ndarray | None:
+        frames = self.pool.render()
+        return None if frames is None else np.asarray(frames[0])
+
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        if not hasattr(self.pool, attr_name):
+            raise AttributeError(f"EnvPoolVecEnv: the pool has no attribute {attr_name!r} (EnvPool has no per-env objects)")
+        return [getattr(self.pool, attr_name) for _ in self._get_indices(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        raise AttributeError("EnvPoolVecEnv: EnvPool's envs are C++ objects; their attributes cannot be set")
+
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any
+    ) -> list[Any]:
+        raise AttributeError(f"EnvPoolVecEnv: EnvPool's envs are C++ objects; {method_name}() cannot be called on them")
+
+    def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
+        limited = issubclass(gym.wrappers.TimeLimit, wrapper_class)  # EnvPool cuts at max_episode_steps
+        return [self._monitor_wrapped(wrapper_class) or limited for _ in self._get_indices(indices)]
 
 
 def _has_partial_reset(vector_env: gym.vector.VectorEnv) -> bool:
@@ -245,6 +343,25 @@ def make_gymnasium_vec_env(
         raise ValueError(f"`vectorization_mode` must be one of {', '.join(VECTORIZATION_MODES)}; got {vectorization_mode!r}")
     vector_env = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode=vectorization_mode, **(env_kwargs or {}))
     env = GymnasiumVecEnv(vector_env)
+    if seed is not None:
+        env.seed(seed)
+    return env
+
+
+def make_envpool_vec_env(env_id: str, n_envs: int, seed: int | None = None, **envpool_kwargs: Any) -> EnvPoolVecEnv:
+    """
+    An EnvPool pool for ``env_id`` wrapped for SB3, seeded as ``make_vec_env`` seeds.
+
+    :raises ImportError: without EnvPool (``pip install "sb3-pg[envpool]"``)
+    """
+    try:
+        import envpool
+    except ImportError:
+        raise ImportError('EnvPool is not installed: pip install "sb3-pg[envpool]"') from None
+    if env_id not in envpool.list_all_envs():
+        raise ValueError(f"EnvPool has no env {env_id!r}")
+    pool = envpool.make(env_id, env_type="gymnasium", num_envs=n_envs, seed=0 if seed is None else seed, **envpool_kwargs)
+    env = EnvPoolVecEnv(pool)
     if seed is not None:
         env.seed(seed)
     return env

@@ -117,3 +117,50 @@ def test_algorithms_train_evaluate_and_save_through_it(algo, kwargs, tmp_path):
     loaded = algo.load(tmp_path / "model.zip", env=env)
     loaded.learn(500, reset_num_timesteps=False)
     env.close()
+
+
+def _envpool_or_skip():
+    return pytest.importorskip("envpool")
+
+
+@pytest.mark.parametrize("env_id, n_steps, limit", [("CartPole-v1", 300, 500), ("Pendulum-v1", 450, 200)])
+def test_envpool_gives_sb3_semantics(env_id, n_steps, limit):
+    _envpool_or_skip()
+    from sb3_pg.vec_envs import make_envpool_vec_env
+
+    env = make_envpool_vec_env(env_id, 3, seed=0)
+    obs = env.reset()
+    rng = np.random.default_rng(0)
+    lengths, returns = np.zeros(3, dtype=int), np.zeros(3)
+    ends = 0
+    for _ in range(n_steps):
+        if isinstance(env.action_space, gym.spaces.Discrete):
+            actions = rng.integers(2, size=3).astype(np.int32)
+        else:
+            actions = rng.uniform(-2, 2, size=(3, 1)).astype(np.float32)
+        new_obs, rewards, dones, infos = env.step(actions)
+        lengths += 1
+        returns += rewards
+        for i in np.flatnonzero(dones):
+            info = infos[i]
+            ends += 1
+            assert info["episode"]["l"] == lengths[i] and info["TimeLimit.truncated"] == (lengths[i] == limit)
+            assert info["episode"]["r"] == pytest.approx(returns[i], abs=1e-3)
+            assert not np.array_equal(info["terminal_observation"], new_obs[i])  # the new episode's first
+            lengths[i], returns[i] = 0, 0.0
+        obs = new_obs
+    assert ends > 0 and obs.shape == (3, *env.observation_space.shape)
+    assert env.env_is_wrapped(gym.wrappers.TimeLimit) == [True] * 3
+    # Same seed, same episodes
+    again = make_envpool_vec_env(env_id, 3, seed=0)
+    np.testing.assert_array_equal(make_envpool_vec_env(env_id, 3, seed=0).reset(), again.reset())
+    env.close()
+
+
+def test_envpool_trains_every_algorithm():
+    _envpool_or_skip()
+    from sb3_pg.vec_envs import make_envpool_vec_env
+
+    for algo in (A2C, Reinforce, SB3_A2C):
+        model = algo("MlpPolicy", make_envpool_vec_env("CartPole-v1", 4, seed=0), seed=0).learn(1_500)
+        assert model.ep_info_buffer
