@@ -21,6 +21,7 @@ from sb3_pg.common.output_paths import check_new_file, check_writable_folder
 from sb3_pg.compare.algos import RunConfig, run_config, zoo_name_of
 from sb3_pg.compare.runner import make_envs
 from sb3_pg.variants import VARIANTS
+from sb3_pg.vec_envs import VEC_ENV_KINDS
 from sb3_pg.zoo import ZOO_KEYS, ZooConfigError, config_path, load_config, validate_entry
 
 # RL Zoo keys this command applies itself; the others (wrappers, frame stacking, callbacks) need RL Zoo
@@ -59,6 +60,12 @@ def add_train_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     )
     train.add_argument(
         "--seed", type=int, default=0, help="seed of the model and the training envs (evaluation env: seed + 10000)"
+    )
+    train.add_argument(
+        "--vec-env",
+        choices=VEC_ENV_KINDS,
+        default="dummy",
+        help="training VecEnv: SB3's dummy or subproc, Gymnasium's sync (gymnasium) or async vector env, or EnvPool",
     )
     train.add_argument("--eval-freq", type=int, default=25_000, help="env steps between evaluations during training; 0: none")
     train.add_argument("--eval-episodes", type=positive_int, default=20, help="deterministic episodes per evaluation")
@@ -192,7 +199,7 @@ def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     n_envs = args.n_envs or config.n_envs
     timesteps = args.timesteps or config.n_timesteps
     print(describe(args, config, entry, n_envs, timesteps), flush=True)
-    env, eval_env = make_envs(config, args.env, args.seed, n_envs)
+    env, eval_env = make_envs(config, args.env, args.seed, n_envs, args.vec_env)
     try:
         model = config.algo_class(
             config.policy,

@@ -365,3 +365,26 @@ def make_envpool_vec_env(env_id: str, n_envs: int, seed: int | None = None, **en
     if seed is not None:
         env.seed(seed)
     return env
+
+
+VEC_ENV_KINDS = ("dummy", "subproc", "gymnasium", "gymnasium-async", "envpool")
+
+
+def make_vec_env_of(kind: str, env_id: str, n_envs: int, seed: int | None = None) -> VecEnv:
+    """
+    ``n_envs`` copies of ``env_id`` in the ``VecEnv`` of ``kind``, each seeded as ``make_vec_env`` seeds:
+
+    - ``"dummy"``, ``"subproc"``: SB3's ``DummyVecEnv`` / ``SubprocVecEnv`` (with ``Monitor``), as RL Zoo's ``--vec-env``;
+    - ``"gymnasium"``, ``"gymnasium-async"``: Gymnasium's sync / async vector env (:class:`GymnasiumVecEnv`);
+    - ``"envpool"``: EnvPool's C++ envs (:class:`EnvPoolVecEnv`).
+    """
+    if kind not in VEC_ENV_KINDS:
+        raise ValueError(f"`vec_env` must be one of {', '.join(VEC_ENV_KINDS)}; got {kind!r}")
+    if kind in ("dummy", "subproc"):
+        from stable_baselines3.common.env_util import make_vec_env
+        from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+        return make_vec_env(env_id, n_envs=n_envs, seed=seed, vec_env_cls=SubprocVecEnv if kind == "subproc" else DummyVecEnv)
+    if kind == "envpool":
+        return make_envpool_vec_env(env_id, n_envs, seed)
+    return make_gymnasium_vec_env(env_id, n_envs, seed, "async" if kind == "gymnasium-async" else "sync")

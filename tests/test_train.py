@@ -254,3 +254,15 @@ def test_readme_train_commands_run(tmp_path, monkeypatch, capsys):
         run([*argv, "--timesteps", "300", "--eval-freq", "150", "--eval-episodes", "1"], capsys)
     assert {"pg_a2c.zip", "a2c.zip", "a2c_best.zip"} <= {path.name for path in tmp_path.iterdir()}
     assert _scalar_tags(tmp_path / "tb")
+
+
+def test_vec_env_kinds_train_the_same(capsys):
+    """Gymnasium's sync vector env and SB3's subprocesses give DummyVecEnv's transitions: the same run."""
+    argv = ["train", "--algo", "pg_a2c", "--timesteps", "2000", "--eval-freq", "0", "--eval-episodes", "2"]
+    printed = {}
+    for kind in ("dummy", "gymnasium", "subproc"):
+        out = run([*argv, "--vec-env", kind], capsys)
+        printed[kind] = [line for line in out.splitlines() if line.startswith("deterministic evaluation")]
+    assert printed["gymnasium"] == printed["dummy"] == printed["subproc"]
+    pytest.importorskip("envpool")
+    assert "deterministic evaluation" in run([*argv, "--vec-env", "envpool"], capsys)

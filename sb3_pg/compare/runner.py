@@ -12,6 +12,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, sync_envs_normalization
 
 from sb3_pg.compare.algos import RunConfig
+from sb3_pg.vec_envs import make_vec_env_of
 
 EVAL_SEED_OFFSET = 10_000
 
@@ -58,13 +59,16 @@ class EvaluationCurve(BaseCallback):
         return True
 
 
-def make_envs(config: RunConfig, env_id: str, seed: int, n_envs: int | None = None) -> tuple[VecEnv, VecEnv]:
+def make_envs(
+    config: RunConfig, env_id: str, seed: int, n_envs: int | None = None, vec_env: str = "dummy"
+) -> tuple[VecEnv, VecEnv]:
     """
-    The training env (``config.n_envs`` copies, or ``n_envs``, seeded with ``seed``, wrapped in
-    ``VecNormalize`` when the config normalizes) and a separate evaluation env (one copy, seeded
-    ``seed`` + :data:`EVAL_SEED_OFFSET`, its statistics frozen and rewards left raw).
+    The training env (``config.n_envs`` copies, or ``n_envs``, seeded with ``seed``, in the ``VecEnv``
+    of kind ``vec_env`` (:func:`sb3_pg.vec_envs.make_vec_env_of`), wrapped in ``VecNormalize`` when the
+    config normalizes) and a separate evaluation env (one copy in a ``DummyVecEnv``, seeded ``seed`` +
+    :data:`EVAL_SEED_OFFSET`, its statistics frozen and rewards left raw).
     """
-    env = make_vec_env(env_id, n_envs=n_envs or config.n_envs, seed=seed)
+    env = make_vec_env_of(vec_env, env_id, n_envs or config.n_envs, seed)
     eval_env = make_vec_env(env_id, n_envs=1, seed=seed + EVAL_SEED_OFFSET)
     if config.normalize is not None:
         gamma = config.kwargs.get("gamma", 0.99)
