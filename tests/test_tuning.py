@@ -297,3 +297,34 @@ def test_confirmation_reruns_the_best_and_the_warm_starts_on_held_out_seeds(tmp_
     best = (tmp_path / "best.yml").read_text()
     assert f"winner {winner['candidate']}" in best and "seeds 1000..1001" in best
     assert f"trial {winner['trial']} of 3" in best
+
+
+def test_summary_and_trials_csv_show_real_hyperparameters():
+    from tuning import report
+
+    study = optuna.create_study(direction="maximize")
+    study.set_user_attr("settings", {"algo": "pg_a2c", "fixed": {}, "extra_params": [], "n_timesteps": 100, "n_seeds": 1})
+    joint = {"learning_rate": 1e-3, "critic_optimizer": "joint", "one_minus_gamma": 0.01, "vf_depth": 2, "vf_width_exp": 5}
+    separate = {**joint, "critic_optimizer": "separate", "critic_learning_rate": 2e-3}
+    distributions = {
+        "learning_rate": optuna.distributions.FloatDistribution(1e-5, 1e-2, log=True),
+        "critic_optimizer": optuna.distributions.CategoricalDistribution(["joint", "separate"]),
+        "critic_learning_rate": optuna.distributions.FloatDistribution(1e-5, 1e-2, log=True),
+        "one_minus_gamma": optuna.distributions.FloatDistribution(1e-4, 0.1, log=True),
+        "vf_depth": optuna.distributions.IntDistribution(1, 3),
+        "vf_width_exp": optuna.distributions.IntDistribution(4, 8),
+    }
+    for value, params in ((1.0, joint), (2.0, separate)):
+        study.add_trial(
+            optuna.trial.create_trial(params=params, distributions={k: distributions[k] for k in params}, value=value)
+        )
+    text = report.summary(study)
+    header = text.splitlines()[1].split(" | ")
+    assert header == ["trial", "objective", "critic_learning_rate", "gamma", "learning_rate", "net_arch.pi", "net_arch.vf"]
+    assert "one_minus_gamma" not in text and "vf_width_exp" not in text
+    rows = {line.split(" | ")[0]: line.split(" | ") for line in text.splitlines()[2:4]}
+    assert rows["0"][2] == "None" and rows["1"][2] == "0.002" and rows["0"][3] == "0.99" and rows["0"][6] == "[32, 32]"
+    table = report.trials_table(study)
+    real = {"learning_rate", "critic_learning_rate", "gamma", "net_arch.pi", "net_arch.vf"}
+    assert list(table.columns[:2]) == ["number", "value"] and set(table.columns[2:7]) == real
+    assert "params_one_minus_gamma" in table.columns  # Optuna's own parameters stay, prefixed

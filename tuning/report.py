@@ -11,7 +11,7 @@ import pandas as pd
 import yaml
 from optuna.trial import FrozenTrial, TrialState
 
-from tuning.search_space import SEARCH_SPACES
+from tuning.search_space import SEARCH_SPACES, algorithm_defaults
 
 PLOTS = ("plot_optimization_history", "plot_param_importances", "plot_parallel_coordinate", "plot_intermediate_values")
 
@@ -56,8 +56,16 @@ def hyperparameters(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
     """
     settings = study_settings(study)
     fixed = settings.get("fixed") or {}
-    kwargs = SEARCH_SPACES[settings["algo"]].kwargs_from_params(trial.params, fixed)
-    return {name: value for name, value in _flatten(kwargs).items() if name.split(".")[0] not in fixed}
+    space = SEARCH_SPACES[settings["algo"]]
+    flat = _flatten(space.kwargs_from_params(trial.params, fixed))
+    # A searched argument the trial left at its default (pg_a2c's joint optimizer: critic_learning_rate
+    # None) is shown with that default, not left out
+    defaults = algorithm_defaults(space.algo)
+    for hyperparameter in space.active(settings.get("extra_params") or [], fixed):
+        for key in hyperparameter.keys:
+            if "." not in key and key not in flat and key in defaults:
+                flat[key] = defaults[key]
+    return {name: value for name, value in flat.items() if name.split(".")[0] not in fixed}
 
 
 def _flatten(kwargs: dict[str, Any], prefix: str = "") -> dict[str, Any]:
