@@ -97,15 +97,15 @@ class GymnasiumVecEnv(_NativeVecEnv):
     """
 
     def __init__(self, vector_env: gym.vector.VectorEnv, monitor: bool = True):
-        self.vector_env = vector_env
-        super().__init__(vector_env.num_envs, vector_env.single_observation_space, vector_env.single_action_space, monitor)
-        self.autoreset_mode = AutoresetMode(vector_env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP))
-        if self.autoreset_mode != AutoresetMode.SAME_STEP and not _has_partial_reset(vector_env):
+        autoreset_mode = AutoresetMode(vector_env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP))
+        if autoreset_mode != AutoresetMode.SAME_STEP and not _has_partial_reset(vector_env):
             raise ValueError(
                 f"`vector_env` ({type(vector_env).__name__}) resets finished envs at the next step and has no"
                 " partial reset (reset_mask), so SB3's auto-reset cannot be given exactly; use"
                 " vectorization_mode='sync' or 'async', or a vector env in the SAME_STEP autoreset mode"
             )
+        self.vector_env, self.autoreset_mode = vector_env, autoreset_mode
+        super().__init__(vector_env.num_envs, vector_env.single_observation_space, vector_env.single_action_space, monitor)
 
     def reset(self) -> VecEnvObs:
         seeds: Any = None if all(seed is None for seed in self._seeds) else list(self._seeds)
