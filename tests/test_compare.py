@@ -184,3 +184,16 @@ def test_unwritable_out(tmp_path, capsys):
     with pytest.raises(SystemExit) as error:
         main(["compare", "--out", str(blocker / "out")])
     assert error.value.code == 2 and "--out" in capsys.readouterr().err
+
+
+def test_vec_env_option_is_its_own_grid_and_trains_the_same(tmp_path):
+    out = tmp_path / "out"
+    argv = ["compare", "--envs", "CartPole-v1", *ARGS, "--out", str(out), "--no-progress-bar"]
+    argv[argv.index("--algos") + 1 : argv.index("--seeds")] = ["pg_a2c"]
+    argv[argv.index("--seeds") + 1] = "1"
+    assert main(argv) == 0 and main([*argv, "--vec-env", "gymnasium"]) == 0
+    storage = open_storage(str(out / "runs.log"))
+    names = sorted(s.study_name for s in optuna.get_all_study_summaries(storage))
+    assert names == ["compare-tuned-400-every200-x1", "compare-tuned-400-every200-x1-gymnasium"]
+    curves = [optuna.load_study(study_name=name, storage=storage).trials[0].user_attrs["result"]["returns"] for name in names]
+    assert curves[0] == curves[1]  # the same transitions, so the same run

@@ -328,3 +328,15 @@ def test_summary_and_trials_csv_show_real_hyperparameters():
     real = {"learning_rate", "critic_learning_rate", "gamma", "net_arch.pi", "net_arch.vf"}
     assert list(table.columns[:2]) == ["number", "value"] and set(table.columns[2:7]) == real
     assert "params_one_minus_gamma" in table.columns  # Optuna's own parameters stay, prefixed
+
+
+def test_vec_env_option_gives_dummy_vec_envs_trials(tmp_path):
+    """Gymnasium's sync vector env steps as DummyVecEnv does: the same trials, to the bit."""
+    values = {}
+    for kind in ("dummy", "gymnasium"):
+        out = tmp_path / kind
+        assert _cli(out, "pg_a2c", 2, "--vec-env", kind, "--no-warm-start") == 0
+        study = optuna.load_study(study_name="pg_a2c-CartPole-v1", storage=open_storage(str(out / "study.log")))
+        values[kind] = [(t.params, t.value) for t in study.trials]
+        assert study.user_attrs["settings"]["vec_env"] == kind
+    assert values["gymnasium"] == values["dummy"]

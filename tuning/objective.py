@@ -19,6 +19,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, sync_envs_normalization
 
+from sb3_pg.vec_envs import make_vec_env_of
 from tuning.search_space import SEARCH_SPACES
 
 # Exceptions that bad hyperparameters raise while training (NaN logits make torch's distributions
@@ -42,6 +43,7 @@ class TuningObjective:
     :param extra_params: optional hyperparameters switched on
     :param fixed: model keyword arguments that are not searched
     :param normalize: normalise observations and rewards with ``VecNormalize`` (RL Zoo's ``normalize: true``)
+    :param vec_env: the training envs' ``VecEnv`` (:func:`sb3_pg.vec_envs.make_vec_env_of`)
     """
 
     algo: str
@@ -55,6 +57,7 @@ class TuningObjective:
     extra_params: list[str] = field(default_factory=list)
     fixed: dict[str, Any] = field(default_factory=dict)
     normalize: bool = False
+    vec_env: str = "dummy"
 
     def model_kwargs(self, trial: optuna.trial.BaseTrial) -> dict[str, Any]:
         """The model's keyword arguments for this trial (sampled, then the fixed ones)."""
@@ -67,7 +70,7 @@ class TuningObjective:
         try:
             models, eval_envs = [], []
             for seed in seeds:
-                env = make_vec_env(self.env_id, n_envs=self.n_envs, seed=seed)
+                env = make_vec_env_of(self.vec_env, self.env_id, self.n_envs, seed)
                 eval_env = make_vec_env(self.env_id, n_envs=1, seed=seed + EVAL_SEED_OFFSET)
                 if self.normalize:
                     env = VecNormalize(env, gamma=kwargs.get("gamma", 0.99))

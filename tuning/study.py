@@ -45,6 +45,7 @@ class TuneSettings:
     extra_params: list[str] = field(default_factory=list)
     fixed: dict[str, Any] = field(default_factory=dict)
     normalize: bool = False
+    vec_env: str = "dummy"
 
 
 def validate(settings: TuneSettings, storage: str) -> None:

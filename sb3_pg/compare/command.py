@@ -16,6 +16,7 @@ from sb3_pg.cli_args import HelpFormatter, budget_or_rl_zoo, check_env_id, posit
 from sb3_pg.common.output_paths import check_writable_folder
 from sb3_pg.compare.algos import ALGO_NAMES, MODES, RL_ZOO_BUDGET, rl_zoo_a2c_budget
 from sb3_pg.compare.queue import CompareSettings, Fingerprints, enqueue_missing, grid_trials, open_grid, run_of, run_worker
+from sb3_pg.vec_envs import VEC_ENV_KINDS
 from tuning.storage import check_storage
 
 
@@ -44,6 +45,9 @@ def add_compare_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPa
         choices=MODES,
         default="tuned",
         help="tuned: each algorithm's tuned RL Zoo entry; equal: the same shared hyperparameters (SB3's A2C defaults)",
+    )
+    compare.add_argument(
+        "--vec-env", choices=VEC_ENV_KINDS, default="dummy", help="the training envs' VecEnv (as sb3-pg train's)"
     )
     compare.add_argument("--eval-freq", type=positive_int, default=10_000, help="env steps between evaluations")
     compare.add_argument("--eval-episodes", type=positive_int, default=10, help="deterministic episodes per evaluation")
@@ -88,7 +92,7 @@ def compare_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
         validate(args)
     except ValueError as error:
         parser.error(str(error))
-    settings = CompareSettings(args.mode, args.timesteps, args.eval_freq, args.eval_episodes)
+    settings = CompareSettings(args.mode, args.timesteps, args.eval_freq, args.eval_episodes, args.vec_env)
     storage = args.storage or str(args.out / "runs.log")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_grid(storage, settings)

@@ -25,6 +25,7 @@ class CompareSettings:
     timesteps: int | str | None  # env steps, "rl-zoo" (RL Zoo's A2C budget per env) or None (each config's own)
     eval_freq: int
     eval_episodes: int
+    vec_env: str = "dummy"  # the training envs' VecEnv (sb3_pg.vec_envs.make_vec_env_of)
 
 
 Run = tuple[str, str, int]  # algorithm, env id, seed
@@ -37,7 +38,8 @@ def run_of(trial: FrozenTrial | optuna.Trial) -> Run:
 def grid_study_name(settings: CompareSettings) -> str:
     """One study per set of settings: runs in it are comparable."""
     budget = settings.timesteps or "config"
-    return f"compare-{settings.mode}-{budget}-every{settings.eval_freq}-x{settings.eval_episodes}"
+    vec_env = "" if settings.vec_env == "dummy" else f"-{settings.vec_env}"  # dummy: the name studies always had
+    return f"compare-{settings.mode}-{budget}-every{settings.eval_freq}-x{settings.eval_episodes}{vec_env}"
 
 
 def open_grid(storage: str, settings: CompareSettings) -> optuna.Study:
@@ -100,7 +102,9 @@ def make_objective(settings: CompareSettings) -> Callable[[optuna.Trial], float]
             # What this run trains, should the config have changed since the run was queued
             trial.set_user_attr("config", config.fingerprint)
             timesteps = budget(settings.timesteps, env_id, config)
-            result = train_and_evaluate(config, env_id, seed, timesteps, settings.eval_freq, settings.eval_episodes)
+            result = train_and_evaluate(
+                config, env_id, seed, timesteps, settings.eval_freq, settings.eval_episodes, settings.vec_env
+            )
         except Exception as error:
             # Reported as failed in the report, with the reason; the other runs go on
             trial.set_user_attr("error", "".join(traceback.format_exception_only(error)).strip()[:500])

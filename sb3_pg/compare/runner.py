@@ -78,7 +78,7 @@ def make_envs(
 
 
 def train_and_evaluate(
-    config: RunConfig, env_id: str, seed: int, timesteps: int, eval_freq: int, eval_episodes: int
+    config: RunConfig, env_id: str, seed: int, timesteps: int, eval_freq: int, eval_episodes: int, vec_env: str = "dummy"
 ) -> RunResult:
     """
     Train an algorithm set up by ``config`` on ``env_id`` with ``seed`` and record its deterministic
@@ -86,9 +86,10 @@ def train_and_evaluate(
 
     :param config: the algorithm's set-up on this env (:func:`sb3_pg.compare.algos.run_config`)
     :param timesteps: the budget in env steps (:func:`sb3_pg.compare.algos.budget`)
+    :param vec_env: the training envs' ``VecEnv`` (:func:`sb3_pg.vec_envs.make_vec_env_of`)
     :return: the curve and the training time (evaluation excluded)
     """
-    env, eval_env = make_envs(config, env_id, seed)
+    env, eval_env = make_envs(config, env_id, seed, vec_env=vec_env)
     result = RunResult()
     try:
         model = config.algo_class(config.policy, env, seed=seed, device="cpu", **config.kwargs)
