@@ -21,7 +21,7 @@ from sb3_pg.common.output_paths import check_new_file, check_writable_folder
 from sb3_pg.compare.algos import RunConfig, run_config, zoo_name_of
 from sb3_pg.compare.runner import make_envs
 from sb3_pg.variants import VARIANTS
-from sb3_pg.vec_envs import VEC_ENV_KINDS
+from sb3_pg.vec_envs import VEC_ENV_KINDS, check_vec_env
 from sb3_pg.zoo import ZOO_KEYS, ZooConfigError, config_path, load_config, validate_entry
 
 # RL Zoo keys this command applies itself; the others (wrappers, frame stacking, callbacks) need RL Zoo
@@ -183,6 +183,7 @@ def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     try:
         check_env_id("--env", args.env)
         check_device(args.device)
+        check_vec_env("--vec-env", args.vec_env, args.env)
         if args.eval_freq < 0:
             raise ValueError(f"argument --eval-freq: must be >= 0; got {args.eval_freq}")
         config, entry = resolve_config(args)

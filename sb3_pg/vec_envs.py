@@ -348,6 +348,21 @@ def make_gymnasium_vec_env(
     return env
 
 
+def check_vec_env(option: str, kind: str, env_id: str) -> None:
+    """
+    :raises ValueError: naming ``option`` if ``kind`` cannot make ``env_id`` (EnvPool missing, or
+        without that env), before any work
+    """
+    if kind != "envpool":
+        return
+    try:
+        import envpool
+    except ImportError:
+        raise ValueError(f'argument {option}: envpool is not installed: pip install "sb3-pg[envpool]"') from None
+    if env_id not in envpool.list_all_envs():
+        raise ValueError(f"argument {option}: EnvPool has no env {env_id!r}")
+
+
 def make_envpool_vec_env(env_id: str, n_envs: int, seed: int | None = None, **envpool_kwargs: Any) -> EnvPoolVecEnv:
     """
     An EnvPool pool for ``env_id`` wrapped for SB3, seeded as ``make_vec_env`` seeds.

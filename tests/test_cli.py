@@ -42,6 +42,7 @@ ZOO_TRAIN = ["zoo", "train", "--algo", "pg_a2c", "--env", "CartPole-v1", "-n", "
         (["train", "--verbose", "3"], "--verbose"),
         (["train", "--log-interval", "0"], "--log-interval"),
         (["train", "--tensorboard-log", "/proc/no"], "--tensorboard-log"),
+        (["train", "--vec-env", "ray"], "--vec-env"),
         ([*TUNE, "--sampler", "grid"], "--sampler"),
         ([*TUNE, "--pruner", "hyperband"], "--pruner"),
         ([*TUNE, "--n-seeds", "0"], "--n-seeds"),
@@ -153,3 +154,20 @@ def test_a_box2d_env_without_box2d_names_the_extra(command, monkeypatch, capsys)
         main([*command, "LunarLander-v3"])
     assert error.value.code == 2
     assert 'LunarLander-v3 needs Box2D: pip install -e ".[box2d]"' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["train", "--env"], [*TUNE[:3], "--env"], ["compare", "--envs"]])
+@pytest.mark.parametrize("missing", ["envpool", "the env"])
+def test_vec_env_envpool_is_checked_before_any_work(command, missing, monkeypatch, capsys):
+    import sys
+
+    if missing == "envpool":
+        monkeypatch.setitem(sys.modules, "envpool", None)  # import envpool raises ImportError
+    else:
+        envpool = pytest.importorskip("envpool")
+        monkeypatch.setattr(envpool, "list_all_envs", lambda: [])
+    with pytest.raises(SystemExit) as error:
+        main([*command, "CartPole-v1", "--vec-env", "envpool"])
+    assert error.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "argument --vec-env" in last and ("sb3-pg[envpool]" in last if missing == "envpool" else "has no env" in last)

@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from sb3_pg.cli_args import check_env_id
 from sb3_pg.common.output_paths import check_writable_folder
+from sb3_pg.vec_envs import check_vec_env
 from tuning import report
 from tuning.budget import Places, places, run_worker
 from tuning.confirm import confirm, note
@@ -57,6 +58,7 @@ def validate(settings: TuneSettings, storage: str) -> None:
     if settings.algo not in SEARCH_SPACES:
         raise ValueError(f"argument --algo: unknown algorithm {settings.algo!r}; choose one of {', '.join(SEARCH_SPACES)}")
     check_env_id("--env", settings.env_id)
+    check_vec_env("--vec-env", settings.vec_env, settings.env_id)
     space = SEARCH_SPACES[settings.algo]
     unknown = sorted(set(settings.extra_params) - set(space.optional))
     if unknown:

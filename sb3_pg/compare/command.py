@@ -16,7 +16,7 @@ from sb3_pg.cli_args import HelpFormatter, budget_or_rl_zoo, check_env_id, posit
 from sb3_pg.common.output_paths import check_writable_folder
 from sb3_pg.compare.algos import ALGO_NAMES, MODES, RL_ZOO_BUDGET, rl_zoo_a2c_budget
 from sb3_pg.compare.queue import CompareSettings, Fingerprints, enqueue_missing, grid_trials, open_grid, run_of, run_worker
-from sb3_pg.vec_envs import VEC_ENV_KINDS
+from sb3_pg.vec_envs import VEC_ENV_KINDS, check_vec_env
 from tuning.storage import check_storage
 
 
@@ -69,6 +69,7 @@ def validate(args: argparse.Namespace) -> None:
         check_env_id("--envs", env_id)
         if args.timesteps == RL_ZOO_BUDGET:
             rl_zoo_a2c_budget(env_id)
+        check_vec_env("--vec-env", args.vec_env, env_id)
     if args.seeds < 1:
         raise ValueError(f"argument --seeds: must be >= 1; got {args.seeds}")
     check_writable_folder("--out", args.out)
