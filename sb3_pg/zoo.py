@@ -135,7 +135,8 @@ def validate_entry(algo: str, path: Path | str, env_id: str, entry: dict[str, An
     accepted = set(parameters) - {"self", "env", "_init_setup_model"}
     for key, value in entry.items():
         if key in ZOO_KEYS:
-            if not isinstance(value, ZOO_KEYS[key]) or isinstance(value, bool) is not (bool in _types(ZOO_KEYS[key])):
+            types = _types(ZOO_KEYS[key])
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):  # True is an int
                 raise ZooConfigError(f"{where}, key {key!r}: expected {_type_names(ZOO_KEYS[key])}, got {value!r}")
             if key in ("n_envs", "n_timesteps") and isinstance(value, int | float) and value < 1:
                 raise ZooConfigError(f"{where}, key {key!r}: must be >= 1, got {value!r}")

@@ -114,6 +114,8 @@ def _write(tmp_path, entries):
         ({"n_timesteps": 1000, "n_steps": 2.5}, "n_steps"),
         ({"n_timesteps": 1000, "normalize_advantage": 1}, "normalize_advantage"),
         ({"n_timesteps": 1000, "n_envs": "8"}, "n_envs"),
+        ({"n_timesteps": 1000, "n_envs": True}, "n_envs"),
+        ({"n_timesteps": 1000, "n_envs": 0}, "n_envs"),
         ({"n_envs": 8}, "n_timesteps"),
     ],
 )
@@ -124,6 +126,11 @@ def test_bad_entry_names_file_entry_and_key(tmp_path, capsys, entry, key):
     assert _zoo("train", "--algo", "pg_a2c", "--env", "CartPole-v1", "--conf-file", str(path), "-f", str(tmp_path)) == 2
     err = capsys.readouterr().err
     assert str(path) in err and "'CartPole-v1'" in err and key in err
+
+
+@pytest.mark.parametrize("normalize", [True, False, "dict(norm_obs=True, norm_reward=False)", {"norm_reward": False}])
+def test_every_form_of_rl_zoos_normalize_is_accepted(normalize):
+    validate_entry("pg_a2c", "conf.yml", "CartPole-v1", {"n_timesteps": 1000, "normalize": normalize}, build=False)
 
 
 def test_bad_value_found_by_building(tmp_path):
