@@ -15,9 +15,8 @@ from pathlib import Path
 import torch as th
 
 from sb3_pg import __version__
-from sb3_pg.cli_args import HelpFormatter, key_value, positive_int
+from sb3_pg.cli_args import HelpFormatter, add_vec_env_argument, key_value, positive_int
 from sb3_pg.train import add_train_parser
-from sb3_pg.vec_envs import VEC_ENV_KINDS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,9 +74,7 @@ def add_tune_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParse
     tune.add_argument("--extra-params", nargs="+", default=[], metavar="NAME", help="optional hyperparameters to search")
     tune.add_argument("--fixed", nargs="+", type=key_value, default=[], metavar="KEY=VALUE", help="arguments not searched")
     tune.add_argument("--normalize", action="store_true", help="VecNormalize observations and rewards (RL Zoo's normalize)")
-    tune.add_argument(
-        "--vec-env", choices=VEC_ENV_KINDS, default="dummy", help="the training envs' VecEnv (as sb3-pg train's)"
-    )
+    add_vec_env_argument(tune)
     tune.add_argument("--heartbeat-interval", type=positive_int, default=10, help="RDB storages: seconds between heartbeats")
     tune.add_argument(
         "--no-warm-start",

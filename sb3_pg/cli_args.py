@@ -7,6 +7,8 @@ from typing import Any
 import gymnasium as gym
 import yaml
 
+from sb3_pg.vec_envs import VEC_ENV_KINDS
+
 # Gymnasium env families that need an extra, and the extra that brings it
 _EXTRAS = {"box2d": ("Box2D", "box2d"), "mujoco": ("mujoco", "mujoco")}
 
@@ -21,6 +23,16 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         if "default" in text or nothing or not action.option_strings:
             return text
         return super()._get_help_string(action)
+
+
+def add_vec_env_argument(parser: argparse.ArgumentParser) -> None:
+    """``--vec-env``, the training envs' ``VecEnv`` (:func:`sb3_pg.vec_envs.make_vec_env_of`), as every subcommand takes it."""
+    parser.add_argument(
+        "--vec-env",
+        choices=VEC_ENV_KINDS,
+        default="dummy",
+        help="training VecEnv: SB3's dummy or subproc, Gymnasium's sync (gymnasium) or async vector env, or EnvPool",
+    )
 
 
 def positive_int(text: str) -> int:

@@ -16,12 +16,12 @@ from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, sync_envs_normalization
 
-from sb3_pg.cli_args import HelpFormatter, check_env_id, key_value, positive_int
+from sb3_pg.cli_args import HelpFormatter, add_vec_env_argument, check_env_id, key_value, positive_int
 from sb3_pg.common.output_paths import check_new_file, check_writable_folder
 from sb3_pg.compare.algos import RunConfig, run_config, zoo_name_of
 from sb3_pg.compare.runner import make_envs
 from sb3_pg.variants import VARIANTS
-from sb3_pg.vec_envs import VEC_ENV_KINDS, check_vec_env
+from sb3_pg.vec_envs import check_vec_env
 from sb3_pg.zoo import ZOO_KEYS, ZooConfigError, config_path, load_config, validate_entry
 
 # RL Zoo keys this command applies itself; the others (wrappers, frame stacking, callbacks) need RL Zoo
@@ -61,12 +61,7 @@ def add_train_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     train.add_argument(
         "--seed", type=int, default=0, help="seed of the model and the training envs (evaluation env: seed + 10000)"
     )
-    train.add_argument(
-        "--vec-env",
-        choices=VEC_ENV_KINDS,
-        default="dummy",
-        help="training VecEnv: SB3's dummy or subproc, Gymnasium's sync (gymnasium) or async vector env, or EnvPool",
-    )
+    add_vec_env_argument(train)
     train.add_argument("--eval-freq", type=int, default=25_000, help="env steps between evaluations during training; 0: none")
     train.add_argument("--eval-episodes", type=positive_int, default=20, help="deterministic episodes per evaluation")
     train.add_argument(
@@ -96,28 +91,34 @@ def add_train_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPars
     train.set_defaults(run=train_command, command_parser=train)
 
 
+def best_model_path(save: Path) -> Path:
+    """Where ``--eval-freq`` saves the best model: ``NAME_best.zip`` beside ``--save NAME.zip``."""
+    return save.with_name(f"{save.stem}_best.zip")
+
+
+def statistics_path(model: Path) -> Path:
+    """Where a model's ``VecNormalize`` statistics go: ``NAME_vecnormalize.pkl`` beside ``NAME.zip``."""
+    return model.with_name(f"{model.stem}_vecnormalize.pkl")
+
+
 def saved_paths(save: Path, normalize: bool, evaluate: bool) -> list[Path]:
     """The files a run writes for ``--save`` (the model, its best version, VecNormalize statistics)."""
-    paths = [save]
-    if evaluate:
-        paths.append(save.with_name(f"{save.stem}_best.zip"))
-    if normalize:
-        paths += [path.with_name(f"{path.stem}_vecnormalize.pkl") for path in list(paths)]
-    return paths
+    models = [save, best_model_path(save)] if evaluate else [save]
+    return (models + [statistics_path(model) for model in models]) if normalize else models
 
 
 class SaveBestModel(BaseCallback):
     """Called by an ``EvalCallback`` on a new best evaluation: save the model (and its VecNormalize statistics)."""
 
-    def __init__(self, path: Path, statistics_path: Path | None):
+    def __init__(self, path: Path):
         super().__init__()
-        self.path, self.statistics_path = path, statistics_path
+        self.path = path
 
     def _on_step(self) -> bool:
         self.model.save(self.path)
         normalization = self.model.get_vec_normalize_env()
-        if normalization is not None and self.statistics_path is not None:
-            normalization.save(str(self.statistics_path))
+        if normalization is not None:
+            normalization.save(str(statistics_path(self.path)))
         return True
 
 
@@ -231,7 +232,7 @@ def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     if args.save is not None:
         model.save(args.save)
         if isinstance(env, VecNormalize):
-            env.save(str(args.save.with_name(f"{args.save.stem}_vecnormalize.pkl")))
+            env.save(str(statistics_path(args.save)))
         print(f"saved to {args.save}")
     env.close()
     eval_env.close()
@@ -239,10 +240,7 @@ def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 
 
 def _evaluation_callback(args: argparse.Namespace, eval_env: VecEnv, n_envs: int) -> EvalCallback:
-    on_new_best = None
-    if args.save is not None:
-        best = args.save.with_name(f"{args.save.stem}_best.zip")
-        on_new_best = SaveBestModel(best, best.with_name(f"{best.stem}_vecnormalize.pkl"))
+    on_new_best = None if args.save is None else SaveBestModel(best_model_path(args.save))
     # EvalCallback counts calls (one per vec env step), RL Zoo's conversion from env steps
     return EvalCallback(
         eval_env,

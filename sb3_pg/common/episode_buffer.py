@@ -5,7 +5,6 @@ episode ``rank`` belongs to batch ``rank // n_episodes``. A rollout ends as soon
 of the current batch has ended; the steps the other envs took meanwhile belong to later batches
 and are kept for them, so no step is thrown away. Those later episodes began under an older
 policy: the algorithm corrects them with an importance weight (see ``Reinforce.policy_loss``).
-Why this batching makes the estimator unbiased for any episode lengths: ``docs/maths.md``.
 
 Why this is unbiased: whether an episode is in a batch depends only on the episodes that started
 before it, never on its own actions, rewards or length, and the batch has a fixed size. So the
@@ -13,6 +12,7 @@ mean of a function of the batch's episodes has the expectation of that function 
 for any distribution of episode lengths. An episode begun before the rollout's cut is continued
 by the next policy; its importance weight corrects its prefix, and the cut (the end of the batches
 before it) is independent of its content, so the corrected expectation is the new policy's.
+The estimator in full, with the tests that check it: ``docs/maths.md``.
 
 Storage is SB3's ``[step, env]`` layout, with each env's column filled to its own length: a
 column holds that env's steps in time order, the current batch's episodes first.

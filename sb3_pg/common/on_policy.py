@@ -126,7 +126,6 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
     exact_rollouts: bool = False
     # The policy the fast paths below were built for, its fast forward pass and its NumPy actor
     _fast: tuple[ActorCriticPolicy, FastForward | None, NumpyActor | None] | None = None
-    _small_networks: tuple[ActorCriticPolicy, bool] | None = None  # the policy it was found for, and the answer
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # SB3 uses these in its __init__ (or in learn) before any check of ours could run
@@ -269,7 +268,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
 
     def _excluded_save_params(self) -> list[str]:
         # Rebuilt from the policy by _setup_model and on first use
-        return [*super()._excluded_save_params(), "_actor_params", "_critic_params", "_fast", "_small_networks"]
+        return [*super()._excluded_save_params(), "_actor_params", "_critic_params", "_fast"]
 
     def _update_current_progress_remaining(self, num_timesteps: int, total_timesteps: int) -> None:
         """SB3's progress, clamped to [0, 1]: a last rollout that runs past ``total_timesteps`` (REINFORCE
@@ -304,11 +303,9 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
 
     def _small_cpu_networks(self) -> bool:
         """Whether the policy runs on the CPU with no convolution (see :func:`one_torch_thread_for_small_cpu_networks`)."""
-        if self._small_networks is None or self._small_networks[0] is not self.policy:
-            convolutions = (th.nn.Conv1d, th.nn.Conv2d, th.nn.Conv3d)
-            small = self.device.type == "cpu" and not any(isinstance(m, convolutions) for m in self.policy.modules())
-            self._small_networks = (self.policy, small)
-        return self._small_networks[1]
+        # Once per update: a walk over a few modules, cheaper than keeping it in step with the policy
+        convolutions = (th.nn.Conv1d, th.nn.Conv2d, th.nn.Conv3d)
+        return self.device.type == "cpu" and not any(isinstance(m, convolutions) for m in self.policy.modules())
 
     def _set_training_mode(self, mode: bool) -> None:
         # Module.train() walks every submodule: skip it where the mode changes nothing

@@ -64,7 +64,7 @@ def run_config(
     if algo in SB3_ALGOS:
         algo_class, zoo_name = SB3_ALGOS[algo]
         base_kwargs: dict[str, Any] = {}
-        path = Path(rl_zoo3.__file__).parent / "hyperparams" / f"{zoo_name}.yml"
+        path = rl_zoo_config_path(zoo_name)
     else:
         variant = VARIANTS[algo]
         algo_class, base_kwargs = variant.algo, dict(variant.kwargs)
@@ -90,6 +90,11 @@ def run_config(
     return RunConfig(algo_class, kwargs, n_envs, n_timesteps, normalize, source, fingerprint, policy)
 
 
+def rl_zoo_config_path(zoo_name: str) -> Path:
+    """The config file RL Zoo ships for one of its algorithms (``a2c``, ``ppo``, ...)."""
+    return Path(rl_zoo3.__file__).parent / "hyperparams" / f"{zoo_name}.yml"
+
+
 def zoo_name_of(algo: str) -> str:
     """The RL Zoo name (``pg_a2c`` or ``reinforce``) of one of our algorithms or named variants."""
     return "pg_a2c" if VARIANTS[algo].algo is A2C else "reinforce"
@@ -102,7 +107,7 @@ def rl_zoo_a2c_budget(env_id: str) -> int:
 
     :raises ValueError: if RL Zoo's ``a2c.yml`` has no entry for the env
     """
-    config = load_config(Path(rl_zoo3.__file__).parent / "hyperparams" / "a2c.yml")
+    config = load_config(rl_zoo_config_path("a2c"))
     if env_id not in config or "n_timesteps" not in config[env_id]:
         known = ", ".join(sorted(key for key in config if "n_timesteps" in config[key]))
         raise ValueError(f"argument --timesteps: RL Zoo's a2c.yml has no budget for {env_id}; it has {known}")

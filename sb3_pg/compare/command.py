@@ -12,11 +12,11 @@ import optuna
 from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
-from sb3_pg.cli_args import HelpFormatter, budget_or_rl_zoo, check_env_id, positive_int
+from sb3_pg.cli_args import HelpFormatter, add_vec_env_argument, budget_or_rl_zoo, check_env_id, positive_int
 from sb3_pg.common.output_paths import check_writable_folder
 from sb3_pg.compare.algos import ALGO_NAMES, MODES, RL_ZOO_BUDGET, rl_zoo_a2c_budget
 from sb3_pg.compare.queue import CompareSettings, Fingerprints, enqueue_missing, grid_trials, open_grid, run_of, run_worker
-from sb3_pg.vec_envs import VEC_ENV_KINDS, check_vec_env
+from sb3_pg.vec_envs import check_vec_env
 from tuning.storage import check_storage
 
 
@@ -46,9 +46,7 @@ def add_compare_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPa
         default="tuned",
         help="tuned: each algorithm's tuned RL Zoo entry; equal: the same shared hyperparameters (SB3's A2C defaults)",
     )
-    compare.add_argument(
-        "--vec-env", choices=VEC_ENV_KINDS, default="dummy", help="the training envs' VecEnv (as sb3-pg train's)"
-    )
+    add_vec_env_argument(compare)
     compare.add_argument("--eval-freq", type=positive_int, default=10_000, help="env steps between evaluations")
     compare.add_argument("--eval-episodes", type=positive_int, default=10, help="deterministic episodes per evaluation")
     compare.add_argument(
