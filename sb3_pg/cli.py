@@ -17,6 +17,7 @@ import torch as th
 from sb3_pg import __version__
 from sb3_pg.cli_args import HelpFormatter, add_vec_env_argument, key_value, positive_int
 from sb3_pg.train import add_train_parser
+from sb3_pg.zoo import OUR_ALGOS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +56,7 @@ def add_tune_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParse
     tune = commands.add_parser(
         "tune", help="tune an algorithm's hyperparameters with an Optuna study", formatter_class=HelpFormatter
     )
-    tune.add_argument("--algo", choices=["reinforce", "pg_a2c"], required=True, help="the algorithm to tune")
+    tune.add_argument("--algo", choices=list(OUR_ALGOS), required=True, help="the algorithm to tune")
     tune.add_argument("--env", required=True, help="Gymnasium env id")
     tune.add_argument("--n-trials", type=int, default=20, help="the study's total of trials, across all workers")
     tune.add_argument("--n-timesteps", type=positive_int, default=30_000, help="training steps per seed and trial")

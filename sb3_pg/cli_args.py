@@ -83,3 +83,25 @@ def check_env_id(option: str, env_id: str) -> None:
     for family, (module, extra) in _EXTRAS.items():
         if f"envs.{family}" in entry_point and importlib.util.find_spec(module) is None:
             raise ValueError(f'argument {option}: {env_id} needs {module}: pip install -e ".[{extra}]"')
+
+
+def check_action_masks(option: str, env_id: str, algo: str, algo_class: type) -> None:
+    """
+    :raises ValueError: naming ``option`` if ``algo`` is one of our maskable algorithms and
+        ``env_id``'s env has no ``action_masks()`` method
+    """
+    from sb3_contrib.common.maskable.utils import is_masking_supported
+
+    from sb3_pg.maskable.algorithms import MaskableMixin
+
+    if not issubclass(algo_class, MaskableMixin):
+        return
+    env = gym.make(env_id)
+    try:
+        if not is_masking_supported(env):
+            raise ValueError(
+                f"argument {option}: {env_id} has no action_masks() method, which {algo} needs "
+                "(InvalidActionIdentity-v0 has one; or wrap an env in sb3-contrib's ActionMasker)"
+            )
+    finally:
+        env.close()

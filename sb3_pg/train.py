@@ -13,13 +13,13 @@ from typing import Any
 import torch as th
 import yaml
 from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
-from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, sync_envs_normalization
 
-from sb3_pg.cli_args import HelpFormatter, add_vec_env_argument, check_env_id, key_value, positive_int
+from sb3_pg.cli_args import HelpFormatter, add_vec_env_argument, check_action_masks, check_env_id, key_value, positive_int
 from sb3_pg.common.output_paths import check_new_file, check_writable_folder
 from sb3_pg.compare.algos import RunConfig, run_config, zoo_name_of
 from sb3_pg.compare.runner import make_envs
+from sb3_pg.evaluation import eval_callback_class, evaluate_policy
 from sb3_pg.variants import VARIANTS
 from sb3_pg.vec_envs import check_vec_env
 from sb3_pg.zoo import ZOO_KEYS, ZooConfigError, config_path, load_config, validate_entry
@@ -185,6 +185,7 @@ def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         check_env_id("--env", args.env)
         check_device(args.device)
         check_vec_env("--vec-env", args.vec_env, args.env)
+        check_action_masks("--env", args.env, args.algo, VARIANTS[args.algo].algo)
         if args.eval_freq < 0:
             raise ValueError(f"argument --eval-freq: must be >= 0; got {args.eval_freq}")
         config, entry = resolve_config(args)
@@ -216,7 +217,7 @@ def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         env.close()
         eval_env.close()
         parser.error(str(error))
-    callback = _evaluation_callback(args, eval_env, n_envs) if evaluate else None
+    callback = _evaluation_callback(args, eval_env, n_envs, config.algo_class) if evaluate else None
     progress_bar = sys.stdout.isatty() if args.progress_bar is None else args.progress_bar
     start = time.perf_counter()
     log_interval = {} if args.log_interval is None else {"log_interval": args.log_interval}
@@ -239,10 +240,10 @@ def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     return 0
 
 
-def _evaluation_callback(args: argparse.Namespace, eval_env: VecEnv, n_envs: int) -> EvalCallback:
+def _evaluation_callback(args: argparse.Namespace, eval_env: VecEnv, n_envs: int, model_class: type) -> EvalCallback:
     on_new_best = None if args.save is None else SaveBestModel(best_model_path(args.save))
     # EvalCallback counts calls (one per vec env step), RL Zoo's conversion from env steps
-    return EvalCallback(
+    return eval_callback_class(model_class)(
         eval_env,
         callback_on_new_best=on_new_best,
         n_eval_episodes=args.eval_episodes,

@@ -7,6 +7,8 @@ from typing import Any
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
 from sb3_pg.a2c import A2C
+from sb3_pg.maskable import MaskableA2C, MaskableReinforce
+from sb3_pg.recurrent import RecurrentA2C, RecurrentReinforce
 from sb3_pg.reinforce import Reinforce
 
 
@@ -33,6 +35,10 @@ VARIANTS: dict[str, Variant] = {
     "pg_a2c-separate-td0": Variant(
         A2C, dict(gae_lambda=0.0, critic_learning_rate=7e-4), "A2C, TD(0) advantage, separate optimizers"
     ),
+    "maskable_reinforce": Variant(MaskableReinforce, {}, "REINFORCE with invalid-action masking (env's action_masks())"),
+    "maskable_a2c": Variant(MaskableA2C, {}, "A2C with invalid-action masking (env's action_masks())"),
+    "recurrent_reinforce": Variant(RecurrentReinforce, {}, "REINFORCE with an LSTM policy (MlpLstmPolicy)"),
+    "recurrent_a2c": Variant(RecurrentA2C, {}, "A2C with an LSTM policy (MlpLstmPolicy)"),
 }
 
 

@@ -14,6 +14,7 @@ are parsed here with :func:`parse_policy_kwargs`, which accepts only literals, `
 import ast
 import importlib.resources
 import inspect
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,24 @@ import yaml
 from rl_zoo3 import hyperparams_opt
 from rl_zoo3.exp_manager import ExperimentManager
 from rl_zoo3.utils import linear_schedule
+from stable_baselines3.common.callbacks import EvalCallback
 from torch import nn
 
 from sb3_pg.a2c import A2C
+from sb3_pg.evaluation import eval_callback_class
+from sb3_pg.maskable import MaskableA2C, MaskableReinforce
+from sb3_pg.recurrent import RecurrentA2C, RecurrentReinforce
 from sb3_pg.reinforce import Reinforce
 
-OUR_ALGOS: dict[str, type[Reinforce] | type[A2C]] = {"reinforce": Reinforce, "pg_a2c": A2C}
+# Our algorithms by their RL Zoo name (also the name of their zoo_configs/ file)
+OUR_ALGOS: dict[str, type[Reinforce] | type[A2C]] = {
+    "reinforce": Reinforce,
+    "pg_a2c": A2C,
+    "maskable_reinforce": MaskableReinforce,
+    "maskable_a2c": MaskableA2C,
+    "recurrent_reinforce": RecurrentReinforce,
+    "recurrent_a2c": RecurrentA2C,
+}
 SCHEDULE_KEYS = ("critic_learning_rate",)  # ours; RL Zoo converts learning_rate itself
 # Keys of an RL Zoo entry that are not algorithm arguments (RL Zoo's ExperimentManager reads them)
 ZOO_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -89,6 +102,43 @@ def parse_policy_kwargs(text: str) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise ValueError(f"{text!r} is not a dict")
     return parsed
+
+
+def format_policy_kwargs(kwargs: dict[str, Any]) -> str:
+    """
+    The inverse of :func:`parse_policy_kwargs`: RL Zoo's ``dict(...)`` spelling, ``torch.nn``
+    modules as ``nn.<Module>`` (for YAML files and JSON storage, which cannot hold classes).
+
+    :raises ValueError: for a value that spelling cannot express
+    """
+
+    def spell(value: Any) -> str:
+        if isinstance(value, dict):
+            if all(isinstance(key, str) and key.isidentifier() for key in value):
+                return "dict(" + ", ".join(f"{key}={spell(item)}" for key, item in value.items()) + ")"
+            return "{" + ", ".join(f"{key!r}: {spell(item)}" for key, item in value.items()) + "}"
+        if isinstance(value, type) and issubclass(value, nn.Module):
+            name = value.__name__
+            if getattr(nn, name, None) is value:
+                return f"nn.{name}"
+        if isinstance(value, list):
+            return "[" + ", ".join(spell(item) for item in value) + "]"
+        if isinstance(value, tuple):
+            return "(" + "".join(f"{spell(item)}, " for item in value).rstrip(" ") + ")"
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return repr(value)
+        raise ValueError(f"`policy_kwargs`: {value!r} has no RL Zoo spelling")
+
+    return spell(kwargs)
+
+
+def has_classes(value: Any) -> bool:
+    """Whether a (nested) value holds a class, which YAML and JSON cannot store."""
+    if isinstance(value, dict):
+        return any(has_classes(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(has_classes(item) for item in value)
+    return isinstance(value, type)
 
 
 def load_config(path: Path | str) -> dict[str, dict[str, Any]]:
@@ -153,7 +203,7 @@ def validate_entry(algo: str, path: Path | str, env_id: str, entry: dict[str, An
     if build and env_id != "default":
         env = gym.make(env_id)
         try:
-            algo_class(entry.get("policy", "MlpPolicy"), env, device="cpu", **kwargs)
+            algo_class(entry.get("policy", algo_class.default_policy()), env, device="cpu", **kwargs)
         except (ValueError, TypeError, AssertionError) as error:
             raise ZooConfigError(f"{where}: {error}") from None
         finally:
@@ -196,7 +246,29 @@ def validate_config(algo: str, path: Path | str, build: bool = True) -> dict[str
 
 
 class ZooExperimentManager(ExperimentManager):
-    """RL Zoo's experiment manager, with ``lin_<x>`` schedules for our extra learning rate too."""
+    """RL Zoo's experiment manager, with ``lin_<x>`` schedules for our extra learning rate too, and
+    evaluations under the env's action masks for our maskable algorithms."""
+
+    def create_callbacks(self) -> None:
+        super().create_callbacks()
+        algo = OUR_ALGOS.get(self.algo)
+        if algo is None or eval_callback_class(algo) is EvalCallback:
+            return
+        masked = eval_callback_class(algo)
+        self.callbacks = [
+            masked(
+                c.eval_env,
+                callback_on_new_best=c.callback_on_new_best,
+                n_eval_episodes=c.n_eval_episodes,
+                eval_freq=c.eval_freq,
+                log_path=os.path.dirname(c.log_path) if c.log_path else None,
+                best_model_save_path=c.best_model_save_path,
+                deterministic=c.deterministic,
+            )
+            if type(c) is EvalCallback
+            else c
+            for c in self.callbacks
+        ]
 
     @staticmethod
     def _preprocess_schedules(hyperparams: dict[str, Any]) -> dict[str, Any]:

@@ -89,7 +89,7 @@ def test_reinforce_critic_fits_monte_carlo_returns():
     model.set_logger(configure_logger(0, None, "", False))
     collect(model)
     rollout_data = next(model.rollout_buffer.get())
-    losses = [model._critic_step(rollout_data.observations, rollout_data.returns) for _ in range(50)]
+    losses = [model._critic_step(rollout_data) for _ in range(50)]
     assert losses[-1] < 0.5 * losses[0]
     # CartPole pays 1 per step and every episode ends: the first step's target is sum_k gamma^k up to its length
     episode_lengths = [info["l"] for info in model.ep_info_buffer]

@@ -16,9 +16,9 @@ import optuna
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, sync_envs_normalization
 
+from sb3_pg.evaluation import evaluate_policy
 from sb3_pg.vec_envs import make_vec_env_of
 from tuning.search_space import SEARCH_SPACES
 
@@ -76,7 +76,8 @@ class TuningObjective:
                     env = VecNormalize(env, gamma=kwargs.get("gamma", 0.99))
                     eval_env = VecNormalize(eval_env, training=False, norm_reward=False)
                 envs += [env, eval_env]
-                models.append(SEARCH_SPACES[self.algo].algo("MlpPolicy", env, seed=seed, device="cpu", **kwargs))
+                algo = SEARCH_SPACES[self.algo].algo
+                models.append(algo(algo.default_policy(), env, seed=seed, device="cpu", **kwargs))
                 eval_envs.append(eval_env)
             return self._train_and_evaluate(trial, models, eval_envs)
         except DIVERGENCE_ERRORS as error:

@@ -11,14 +11,20 @@ import pandas as pd
 import yaml
 from optuna.trial import FrozenTrial, TrialState
 
+from sb3_pg.zoo import format_policy_kwargs, has_classes, parse_policy_kwargs
 from tuning.search_space import SEARCH_SPACES, algorithm_defaults
 
 PLOTS = ("plot_optimization_history", "plot_param_importances", "plot_parallel_coordinate", "plot_intermediate_values")
 
 
 def study_settings(study: optuna.Study) -> dict[str, Any]:
-    """The settings the study was created with (stored in its user attributes by ``tuning.study``)."""
-    return dict(study.user_attrs["settings"])
+    """The settings the study was created with (stored in its user attributes by ``tuning.study``),
+    a fixed ``policy_kwargs`` stored in RL Zoo's spelling parsed back."""
+    settings = dict(study.user_attrs["settings"])
+    fixed = dict(settings.get("fixed") or {})
+    if isinstance(fixed.get("policy_kwargs"), str):
+        fixed["policy_kwargs"] = parse_policy_kwargs(fixed["policy_kwargs"])
+    return {**settings, "fixed": fixed}
 
 
 def zoo_entry(study: optuna.Study, trial: FrozenTrial | None = None) -> dict[str, Any]:
@@ -28,7 +34,11 @@ def zoo_entry(study: optuna.Study, trial: FrozenTrial | None = None) -> dict[str
     trial = trial or study.best_trial
     kwargs = SEARCH_SPACES[settings["algo"]].kwargs_from_params(trial.params, settings["fixed"])
     normalize = {"normalize": True} if settings.get("normalize") else {}
-    entry = {"n_envs": settings["n_envs"], "n_timesteps": int(settings["n_timesteps"]), "policy": "MlpPolicy"}
+    entry = {
+        "n_envs": settings["n_envs"],
+        "n_timesteps": int(settings["n_timesteps"]),
+        "policy": SEARCH_SPACES[settings["algo"]].algo.default_policy(),
+    }
     return {**normalize, **entry, **kwargs}
 
 
@@ -44,7 +54,10 @@ def write_zoo_yaml(study: optuna.Study, path: Path, trial: FrozenTrial | None = 
         f" {settings['n_seeds']} seed(s), {settings['n_timesteps']} steps each)\n"
     )
     header += "".join(f"# {line}\n" for line in note.splitlines())
-    body = yaml.safe_dump({settings["env_id"]: zoo_entry(study, chosen)}, sort_keys=False, default_flow_style=None)
+    entry = zoo_entry(study, chosen)
+    if has_classes(entry.get("policy_kwargs")):  # YAML cannot hold classes: RL Zoo's string spelling
+        entry["policy_kwargs"] = format_policy_kwargs(entry["policy_kwargs"])
+    body = yaml.safe_dump({settings["env_id"]: entry}, sort_keys=False, default_flow_style=None)
     path.write_text(header + body)
 
 

@@ -20,6 +20,8 @@ import optuna
 from optuna.trial import BaseTrial, FixedTrial
 
 from sb3_pg.a2c import A2C
+from sb3_pg.maskable import MaskableA2C, MaskableReinforce
+from sb3_pg.recurrent import RecurrentA2C, RecurrentReinforce
 from sb3_pg.reinforce import Reinforce
 
 Sample = Callable[[BaseTrial], dict[str, Any]]
@@ -142,7 +144,7 @@ class SearchSpace:
 
     def has_critic(self, kwargs: Mapping[str, Any]) -> bool:
         """Whether a model with these arguments learns a value function."""
-        return self.algo is A2C or kwargs.get("baseline", "value") == "value"
+        return issubclass(self.algo, A2C) or kwargs.get("baseline", "value") == "value"
 
 
 def _is_set(kwargs: Mapping[str, Any], dotted_key: str) -> bool:
@@ -319,10 +321,10 @@ def _space(algo: type[Reinforce] | type[A2C], n_envs: int, batch: Hyperparameter
         ),
         Hyperparameter(
             "critic_learning_rate",
-            sample_critic_optimizer if algo is A2C else sample_critic_learning_rate,
+            sample_critic_optimizer if issubclass(algo, A2C) else sample_critic_learning_rate,
             ("critic_learning_rate",),
             needs_critic=True,
-            params_of=_critic_optimizer_params if algo is A2C else _critic_learning_rate_params,
+            params_of=_critic_optimizer_params if issubclass(algo, A2C) else _critic_learning_rate_params,
         ),
         Hyperparameter(
             "gamma",
@@ -360,10 +362,11 @@ def _space(algo: type[Reinforce] | type[A2C], n_envs: int, batch: Hyperparameter
     return space
 
 
-SEARCH_SPACES: dict[str, SearchSpace] = {
+def reinforce_space(algo: type[Reinforce]) -> SearchSpace:
+    """REINFORCE's search space (for ``algo``: ``Reinforce`` or a subclass)."""
     # The baseline comes first: the critic's hyperparameters exist only with baseline="value"
-    "reinforce": _space(
-        Reinforce,
+    return _space(
+        algo,
         1,
         Hyperparameter(  # 2 to 64 episodes
             "n_episodes",
@@ -381,9 +384,13 @@ SEARCH_SPACES: dict[str, SearchSpace] = {
                 params_of=lambda kw: _choice("baseline", BASELINE_CHOICES, kw["baseline"]),
             )
         ],
-    ),
-    "pg_a2c": _space(
-        A2C,
+    )
+
+
+def a2c_space(algo: type[A2C]) -> SearchSpace:
+    """A2C's search space (for ``algo``: ``A2C`` or a subclass)."""
+    space = _space(
+        algo,
         8,
         Hyperparameter(  # n_steps 4 to 2048
             "n_steps",
@@ -393,17 +400,28 @@ SEARCH_SPACES: dict[str, SearchSpace] = {
             params_of=lambda kw: _power_of_two("n_steps_exp", 2, 11, kw["n_steps"]),
         ),
         [],
-    ),
-}
-SEARCH_SPACES["pg_a2c"].add(
-    Hyperparameter(
-        "gae_lambda",
-        sample_gae_lambda,
-        ("gae_lambda",),
-        default_on=False,
-        params_of=lambda kw: _choice("gae_lambda", GAE_LAMBDAS, float(kw["gae_lambda"])),
     )
-)
+    space.add(
+        Hyperparameter(
+            "gae_lambda",
+            sample_gae_lambda,
+            ("gae_lambda",),
+            default_on=False,
+            params_of=lambda kw: _choice("gae_lambda", GAE_LAMBDAS, float(kw["gae_lambda"])),
+        )
+    )
+    return space
+
+
+# By RL Zoo name (sb3_pg.zoo.OUR_ALGOS); the maskable and recurrent algorithms search what their base algorithm does
+SEARCH_SPACES: dict[str, SearchSpace] = {
+    "reinforce": reinforce_space(Reinforce),
+    "pg_a2c": a2c_space(A2C),
+    "maskable_reinforce": reinforce_space(MaskableReinforce),
+    "maskable_a2c": a2c_space(MaskableA2C),
+    "recurrent_reinforce": reinforce_space(RecurrentReinforce),
+    "recurrent_a2c": a2c_space(RecurrentA2C),
+}
 
 
 def sample_zoo_params(algo: str) -> Callable[[optuna.Trial, int, int, dict], dict[str, Any]]:

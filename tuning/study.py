@@ -15,9 +15,10 @@ from optuna.pruners import BasePruner, MedianPruner, NopPruner, SuccessiveHalvin
 from optuna.samplers import BaseSampler, RandomSampler, TPESampler
 from tqdm.auto import tqdm
 
-from sb3_pg.cli_args import check_env_id
+from sb3_pg.cli_args import check_action_masks, check_env_id
 from sb3_pg.common.output_paths import check_writable_folder
 from sb3_pg.vec_envs import check_vec_env
+from sb3_pg.zoo import format_policy_kwargs, has_classes
 from tuning import report
 from tuning.budget import Places, places, run_worker
 from tuning.confirm import confirm, note
@@ -60,6 +61,7 @@ def validate(settings: TuneSettings, storage: str) -> None:
     check_env_id("--env", settings.env_id)
     check_vec_env("--vec-env", settings.vec_env, settings.env_id)
     space = SEARCH_SPACES[settings.algo]
+    check_action_masks("--env", settings.env_id, settings.algo, space.algo)
     unknown = sorted(set(settings.extra_params) - set(space.optional))
     if unknown:
         raise ValueError(f"argument --extra-params: unknown {unknown}; {settings.algo} has {', '.join(space.optional)}")
@@ -72,7 +74,9 @@ def validate(settings: TuneSettings, storage: str) -> None:
     # Wrong values of fixed arguments (types, ranges, spaces) fail here, not in every trial
     env = gym.make(settings.env_id)
     try:
-        space.algo("MlpPolicy", env, device="cpu", **copy.deepcopy(settings.fixed))  # models mutate policy_kwargs
+        space.algo(
+            space.algo.default_policy(), env, device="cpu", **copy.deepcopy(settings.fixed)
+        )  # models mutate policy_kwargs
     except (ValueError, TypeError, AssertionError) as error:
         raise ValueError(f"argument --fixed: {error}") from None
     finally:
@@ -92,6 +96,16 @@ def make_pruner(name: str, n_evaluations: int) -> BasePruner:
     if name == "halving":
         return SuccessiveHalvingPruner()
     return NopPruner()
+
+
+def storable_settings(settings: TuneSettings) -> dict[str, Any]:
+    """The settings as the study stores them (JSON): a fixed ``policy_kwargs`` holding classes
+    (``activation_fn=nn.ReLU``) in RL Zoo's ``dict(...)`` spelling (:func:`tuning.report.study_settings` reads it back)."""
+    stored = asdict(settings)
+    fixed = dict(stored["fixed"])
+    if has_classes(fixed.get("policy_kwargs")):
+        fixed["policy_kwargs"] = format_policy_kwargs(fixed["policy_kwargs"])
+    return {**stored, "fixed": fixed}
 
 
 def load_or_create(
@@ -118,9 +132,9 @@ def load_or_create(
     if stored is not None:  # settings added in later versions take their defaults
         stored = {**{f.name: f.default for f in fields(TuneSettings) if f.default is not MISSING}, **stored}
     if stored is None:
-        study.set_user_attr("settings", asdict(settings))
-    elif stored != asdict(settings):
-        different = sorted(key for key, value in asdict(settings).items() if stored.get(key) != value)
+        study.set_user_attr("settings", storable_settings(settings))
+    elif stored != storable_settings(settings):
+        different = sorted(key for key, value in storable_settings(settings).items() if stored.get(key) != value)
         raise ValueError(
             f"argument --study-name: study {study_name!r} was created with other settings ({', '.join(different)}:"
             f" {', '.join(repr(stored.get(k)) for k in different)}); resume it with them or choose a new --study-name"

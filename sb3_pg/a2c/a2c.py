@@ -8,7 +8,7 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from torch.nn import functional as F
 
 from sb3_pg.a2c.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
-from sb3_pg.common.buffers import CRITIC_TARGETS, PGDictRolloutBuffer, PGRolloutBuffer
+from sb3_pg.common.buffers import CRITIC_TARGETS, CriticTargetMixin, PGDictRolloutBuffer, PGRolloutBuffer
 from sb3_pg.common.episode_buffer import DictEpisodicRolloutBuffer, EpisodicRolloutBuffer
 from sb3_pg.common.fast_optim import explained_variance
 from sb3_pg.common.on_policy import ActorCriticAlgorithm, one_torch_thread_for_small_cpu_networks
@@ -95,6 +95,8 @@ class A2C(ActorCriticAlgorithm):
         "CnnPolicy": CnnPolicy,
         "MultiInputPolicy": MultiInputPolicy,
     }
+    # The rollout buffers used by default: for flat observations, for Dict observations
+    default_rollout_buffers: ClassVar[tuple[type[RolloutBuffer], type[RolloutBuffer]]] = (PGRolloutBuffer, PGDictRolloutBuffer)
 
     def __init__(
         self,
@@ -199,20 +201,21 @@ class A2C(ActorCriticAlgorithm):
         if (
             self.critic_target != "td_lambda"
             and buffer_class is not None
-            and not (isinstance(buffer_class, type) and issubclass(buffer_class, (PGRolloutBuffer, PGDictRolloutBuffer)))
+            and not (isinstance(buffer_class, type) and issubclass(buffer_class, CriticTargetMixin))
         ):
             raise ValueError(
                 f"`critic_target={self.critic_target!r}` needs a `rollout_buffer_class` derived from "
-                f"PGRolloutBuffer or PGDictRolloutBuffer; got {buffer_class!r}"
+                f"{' or '.join(c.__name__ for c in self.default_rollout_buffers)}; got {buffer_class!r}"
             )
 
     def _setup_model(self) -> None:
         if self.rollout_buffer_class is None:
-            is_dict = isinstance(self.observation_space, spaces.Dict)
-            self.rollout_buffer_class = PGDictRolloutBuffer if is_dict else PGRolloutBuffer
-        is_pg = issubclass(self.rollout_buffer_class, (PGRolloutBuffer, PGDictRolloutBuffer))
+            flat, for_dict = self.default_rollout_buffers
+            self.rollout_buffer_class = for_dict if isinstance(self.observation_space, spaces.Dict) else flat
+        is_pg = issubclass(self.rollout_buffer_class, CriticTargetMixin)
+        set_by_algorithm = {"critic_target": self.critic_target} if is_pg else {}
         self.rollout_buffer_kwargs = check_buffer_kwargs(
-            self.rollout_buffer_class, self.rollout_buffer_kwargs, {"critic_target": self.critic_target} if is_pg else {}
+            self.rollout_buffer_class, self.rollout_buffer_kwargs, {**set_by_algorithm, **self._extra_buffer_kwargs()}
         )
         super()._setup_model()
         self._setup_optimizers(self.critic_learning_rate)
@@ -236,7 +239,7 @@ class A2C(ActorCriticAlgorithm):
                 # Convert discrete action from float to long
                 actions = actions.long().flatten()
 
-            values, log_prob, entropy = self._evaluate_actions(rollout_data.observations, actions)
+            values, log_prob, entropy = self._evaluate_actions(rollout_data, actions)
             values = values.flatten()
 
             # Normalize advantage (not present in the original implementation)
@@ -264,7 +267,7 @@ class A2C(ActorCriticAlgorithm):
             else:
                 actor_loss = self._with_entropy(policy_loss, entropy_loss)
                 self._gradient_step(self.policy.optimizer, actor_loss, self._actor_params)
-                value_loss_value = self._train_critic(rollout_data.observations, rollout_data.returns)[0]
+                value_loss_value = self._train_critic(rollout_data)[0]
 
         explained_var = explained_variance(self.rollout_buffer.values.flatten(), self.rollout_buffer.returns.flatten())
 

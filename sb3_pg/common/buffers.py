@@ -26,7 +26,7 @@ else:
     _RolloutBufferBase = object
 
 
-class _CriticTargetMixin(_RolloutBufferBase):
+class CriticTargetMixin(_RolloutBufferBase):
     """GAE(lambda) advantages with a choice of critic target."""
 
     critic_target: str
@@ -64,7 +64,7 @@ class _CriticTargetMixin(_RolloutBufferBase):
             self.returns = self.advantages + self.values
 
 
-class PGRolloutBuffer(_CriticTargetMixin, RolloutBuffer):
+class PGRolloutBuffer(CriticTargetMixin, RolloutBuffer):
     """
     SB3's ``RolloutBuffer`` with a choice of critic target.
 
@@ -117,7 +117,7 @@ class PGRolloutBuffer(_CriticTargetMixin, RolloutBuffer):
         return RolloutBufferSamples(*(self.to_torch(array, copy=False) for array in data))
 
 
-class PGDictRolloutBuffer(_CriticTargetMixin, DictRolloutBuffer):
+class PGDictRolloutBuffer(CriticTargetMixin, DictRolloutBuffer):
     """
     SB3's ``DictRolloutBuffer`` with a choice of critic target; parameters as :class:`PGRolloutBuffer`.
     """

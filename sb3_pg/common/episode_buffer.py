@@ -43,6 +43,7 @@ class EpisodeBatchSamples(NamedTuple):
     episode_returns: th.Tensor  # the episode's whole discounted return R(tau), on each of its steps
     episode_index: th.Tensor  # 0 .. n_episodes - 1
     time_index: th.Tensor  # step number within the episode
+    action_masks: th.Tensor | None = None  # the masks the actions were taken under (maskable buffers only)
 
 
 class _EpisodeBatchMixin:
@@ -58,7 +59,7 @@ class _EpisodeBatchMixin:
     values: np.ndarray
     log_probs: np.ndarray
     returns: np.ndarray
-    _PER_STEP = ("actions", "rewards", "episode_starts", "values", "log_probs", "returns", "batch_ids")
+    _PER_STEP: tuple[str, ...] = ("actions", "rewards", "episode_starts", "values", "log_probs", "returns", "batch_ids")
 
     def __init__(
         self,

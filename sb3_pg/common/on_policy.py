@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch as th
 from gymnasium import spaces
+from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallback, ProgressBarCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
@@ -69,11 +70,18 @@ def split_actor_critic_parameters(policy: ActorCriticPolicy) -> tuple[list[th.nn
     policy.set_training_mode(False)
     # A fixed observation and the distribution's mode: the probe draws no random numbers
     obs = policy.obs_to_tensor(_zero_observation(policy.observation_space))[0]
-    distribution = policy.get_distribution(obs)
+    if isinstance(policy, RecurrentActorCriticPolicy):  # one step from a zero state
+        lstm = policy.lstm_actor
+        zeros = (th.zeros(lstm.num_layers, 1, lstm.hidden_size), th.zeros(lstm.num_layers, 1, lstm.hidden_size))
+        start = th.ones(1)
+        distribution, _ = policy.get_distribution(obs, zeros, start)  # type: ignore[arg-type]
+        value = policy.predict_values(obs, zeros, start)  # type: ignore[arg-type]
+    else:
+        distribution, value = policy.get_distribution(obs), policy.predict_values(obs)
     with th.no_grad():
         action = distribution.get_actions(deterministic=True)
     actor_grads = th.autograd.grad(distribution.log_prob(action).sum(), params, allow_unused=True)
-    critic_grads = th.autograd.grad(policy.predict_values(obs).sum(), params, allow_unused=True)
+    critic_grads = th.autograd.grad(value.sum(), params, allow_unused=True)
     policy.set_training_mode(was_training)
     critic_only = [g_a is None and g_c is not None for g_a, g_c in zip(actor_grads, critic_grads, strict=True)]
     actor = [p for p, is_critic in zip(params, critic_only, strict=True) if not is_critic]
@@ -208,19 +216,22 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         self.logger.record("train/critic_learning_rate", critic_lr)
         update_learning_rate(self.critic_optimizer, critic_lr)
 
-    def _critic_step(self, observations: PyTorchObs, returns: th.Tensor) -> float:
+    def _critic_step(self, rollout_data: Any) -> float:
         """
-        One gradient step of the critic alone: minimise the MSE between ``V_phi(s)`` and ``returns``.
+        One gradient step of the critic alone: minimise the MSE between ``V_phi(s)`` and the batch's
+        ``returns``.
 
-        :param observations: the batch's observations
-        :param returns: the regression targets
+        :param rollout_data: the batch from the rollout buffer
         :return: the value loss before the step
         """
         assert self.critic_optimizer is not None
-        values = self.policy.predict_values(observations).flatten()
-        value_loss = F.mse_loss(returns, values)
+        value_loss = F.mse_loss(rollout_data.returns, self._batch_values(rollout_data))
         self._gradient_step(self.critic_optimizer, value_loss, self._critic_params)
         return value_loss.item()
+
+    def _batch_values(self, rollout_data: Any) -> th.Tensor:
+        """``V_phi(s)`` of a batch's steps, with gradient (recurrent policies override it)."""
+        return self.policy.predict_values(rollout_data.observations).flatten()
 
     def _gradient_step(self, optimizer: th.optim.Optimizer, loss: th.Tensor, params: list[th.nn.Parameter]) -> None:
         """
@@ -233,15 +244,16 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
             clip_grad_norm(params, self.max_grad_norm)
         optimizer_step(optimizer)
 
-    def _train_critic(self, observations: PyTorchObs, returns: th.Tensor) -> list[float]:
+    def _train_critic(self, rollout_data: Any) -> list[float]:
         """
         ``n_critic_updates`` critic steps with the separate critic optimizer; none without one.
 
+        :param rollout_data: the batch from the rollout buffer (its ``returns`` are the targets)
         :return: the value loss before each step
         """
         if self.critic_optimizer is None:
             return []
-        return [self._critic_step(observations, returns) for _ in range(self.n_critic_updates)]
+        return [self._critic_step(rollout_data) for _ in range(self.n_critic_updates)]
 
     @classmethod
     def load(cls, path: Any, env: Any = None, device: th.device | str = "auto", **kwargs: Any) -> Any:  # type: ignore[override]
@@ -254,6 +266,11 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         if saved is not None and saved != cls.algorithm_name():
             raise ValueError(f"`path` holds a {saved} model, not {cls.algorithm_name()}: load it with {saved}.load")
         return super().load(path, env=env, device=device, **kwargs)
+
+    @classmethod
+    def default_policy(cls) -> str:
+        """The name of the algorithm's MLP policy (``MlpPolicy``, or ``MlpLstmPolicy`` for the recurrent ones)."""
+        return next(name for name in cls.policy_aliases if name.startswith("Mlp"))
 
     @classmethod
     def algorithm_name(cls) -> str:
@@ -320,16 +337,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         :param observations: the vec env's last observations
         :return: (actions as stored, actions sent to the env, values, log-probabilities)
         """
-        _, fast, actor = self._fast_paths()
-        if actor is not None:
-            actions, values, log_probs = actor.act(observations)
-        else:
-            if fast is not None:
-                actions_tensor, values, log_probs = fast.act(observations, self.device)
-            else:
-                with th.no_grad():
-                    actions_tensor, values, log_probs = self.policy(obs_as_tensor(observations, self.device))
-            actions = actions_tensor.cpu().numpy()
+        actions, values, log_probs = self._sample_actions(observations)
         clipped_actions = actions
         if isinstance(self.action_space, spaces.Box):
             if self.policy.squash_output:
@@ -338,6 +346,23 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
                 # The Gaussian is unbounded: clip to the env's bounds, store the unclipped action
                 clipped_actions = np.clip(actions, self.action_space.low, self.action_space.high)
         return actions, clipped_actions, values, log_probs
+
+    def _sample_actions(self, observations: Any) -> tuple[np.ndarray, th.Tensor, th.Tensor]:
+        """
+        The policy's actions for a rollout step, through the fastest path that applies (maskable and
+        recurrent policies override it).
+
+        :return: (actions, values, log-probabilities)
+        """
+        _, fast, actor = self._fast_paths()
+        if actor is not None:
+            return actor.act(observations)
+        if fast is not None:
+            actions_tensor, values, log_probs = fast.act(observations, self.device)
+        else:
+            with th.no_grad():
+                actions_tensor, values, log_probs = self.policy(obs_as_tensor(observations, self.device))
+        return actions_tensor.cpu().numpy(), values, log_probs
 
     def _predict_values(self, observations: Any) -> th.Tensor:
         """``V(s)`` of a batch of vec-env observations, without gradient."""
@@ -350,15 +375,21 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         with th.no_grad():
             return self.policy.predict_values(obs_as_tensor(observations, self.device))
 
-    def _evaluate_actions(self, observations: PyTorchObs, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
+    def _evaluate_actions(self, rollout_data: Any, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
         """
-        ``policy.evaluate_actions``, through the fast path where it applies. With ``ent_coef == 0`` the
-        entropy (logged, not trained on) is computed without a gradient on the fast path.
+        ``policy.evaluate_actions`` on a batch from the rollout buffer, through the fast path where it
+        applies. With ``ent_coef == 0`` the entropy (logged, not trained on) is computed without a
+        gradient on the fast path. Subclasses whose policies need more of the batch (action masks)
+        override it.
+
+        :param rollout_data: the batch (its ``observations`` are read here)
+        :param actions: its actions, as the policy takes them
+        :return: (values, log-probabilities, entropy or None)
         """
         fast = self._fast_forward()
         if fast is not None:
-            return fast.evaluate_actions(observations, actions, entropy_grad=self.ent_coef != 0)  # type: ignore[arg-type]
-        return self.policy.evaluate_actions(observations, actions)
+            return fast.evaluate_actions(rollout_data.observations, actions, entropy_grad=self.ent_coef != 0)
+        return self.policy.evaluate_actions(rollout_data.observations, actions)
 
     def _with_entropy(self, loss: th.Tensor, entropy_loss: th.Tensor) -> th.Tensor:
         """
@@ -470,7 +501,13 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
             self._last_episode_starts,  # type: ignore[arg-type]
             values,
             log_probs,
+            **self._extra_step_data(),
         )
+
+    def _extra_step_data(self) -> dict[str, Any]:
+        """What else the buffer stores with each step (keyword arguments of its ``add``): nothing here;
+        the action masks of the step for the maskable algorithms."""
+        return {}
 
     def _bootstrap_values(self, new_obs: Any) -> th.Tensor:
         """:return: the values the returns are bootstrapped with after the last step"""
@@ -489,6 +526,15 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
             if infos[idx].get("terminal_observation") is not None and infos[idx].get("TimeLimit.truncated", False):
                 terminal_obs = self.policy.obs_to_tensor(infos[idx]["terminal_observation"])[0]
                 with th.no_grad():
-                    terminal_value = self.policy.predict_values(terminal_obs)[0]
+                    terminal_value = self._terminal_value(terminal_obs, int(idx))
                 # Same expression as SB3, so that the float32 result matches to the bit
                 rewards[idx] += self.gamma * terminal_value
+
+    def _terminal_value(self, terminal_obs: PyTorchObs, env_index: int) -> th.Tensor:
+        """``V`` of the last observation of env ``env_index``'s truncated episode (recurrent policies override it)."""
+        return self.policy.predict_values(terminal_obs)[0]
+
+    def _extra_buffer_kwargs(self) -> dict[str, Any]:
+        """Rollout-buffer arguments the algorithm derives from its own (recurrent policies: the LSTM
+        states' shape); checked against ``rollout_buffer_kwargs`` as the others are."""
+        return {}

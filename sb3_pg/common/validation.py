@@ -142,7 +142,9 @@ def check_buffer_kwargs(buffer_class: type, kwargs: dict[str, Any], set_by_algor
     taken = set(inspect.signature(buffer_class).parameters) - {"self", "args", "kwargs"}
     own = {"buffer_size", "observation_space", "action_space", "device", "gae_lambda", "gamma", "n_envs", *set_by_algorithm}
     for key, value in kwargs.items():
-        if key in set_by_algorithm and value == set_by_algorithm[key]:
+        expected = set_by_algorithm.get(key)
+        # A saved model's kwargs went through JSON, which turns tuples into lists
+        if key in set_by_algorithm and (value == expected or (isinstance(expected, tuple) and list(expected) == value)):
             continue
         if key in own:
             raise ValueError(

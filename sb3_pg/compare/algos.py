@@ -14,15 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import rl_zoo3
+from sb3_contrib import RecurrentPPO
 from stable_baselines3 import A2C as SB3_A2C
 from stable_baselines3 import PPO
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
-from sb3_pg.a2c import A2C
 from sb3_pg.variants import VARIANTS
-from sb3_pg.zoo import ZooExperimentManager, config_path, load_config, parse_policy_kwargs
+from sb3_pg.zoo import OUR_ALGOS, ZooExperimentManager, config_path, load_config, parse_policy_kwargs
 
-SB3_ALGOS: dict[str, tuple[type[OnPolicyAlgorithm], str]] = {"sb3_a2c": (SB3_A2C, "a2c"), "sb3_ppo": (PPO, "ppo")}
+SB3_ALGOS: dict[str, tuple[type[OnPolicyAlgorithm], str]] = {
+    "sb3_a2c": (SB3_A2C, "a2c"),
+    "sb3_ppo": (PPO, "ppo"),
+    "sb3_ppo_lstm": (RecurrentPPO, "ppo_lstm"),  # sb3-contrib's, with RL Zoo's ppo_lstm.yml
+}
 ALGO_NAMES = sorted(VARIANTS) + sorted(SB3_ALGOS)
 MODES = ("tuned", "equal")
 RL_ZOO_BUDGET = "rl-zoo"  # ``--timesteps rl-zoo``: each env at RL Zoo's A2C budget (its a2c.yml n_timesteps)
@@ -96,8 +100,9 @@ def rl_zoo_config_path(zoo_name: str) -> Path:
 
 
 def zoo_name_of(algo: str) -> str:
-    """The RL Zoo name (``pg_a2c`` or ``reinforce``) of one of our algorithms or named variants."""
-    return "pg_a2c" if VARIANTS[algo].algo is A2C else "reinforce"
+    """The RL Zoo name (``pg_a2c``, ``reinforce``, ...: a key of ``OUR_ALGOS``) of one of our
+    algorithms or named variants."""
+    return next(name for name, algo_class in OUR_ALGOS.items() if algo_class is VARIANTS[algo].algo)
 
 
 def rl_zoo_a2c_budget(env_id: str) -> int:

@@ -12,10 +12,18 @@ import optuna
 from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
-from sb3_pg.cli_args import HelpFormatter, add_vec_env_argument, budget_or_rl_zoo, check_env_id, positive_int
+from sb3_pg.cli_args import (
+    HelpFormatter,
+    add_vec_env_argument,
+    budget_or_rl_zoo,
+    check_action_masks,
+    check_env_id,
+    positive_int,
+)
 from sb3_pg.common.output_paths import check_writable_folder
 from sb3_pg.compare.algos import ALGO_NAMES, MODES, RL_ZOO_BUDGET, rl_zoo_a2c_budget
 from sb3_pg.compare.queue import CompareSettings, Fingerprints, enqueue_missing, grid_trials, open_grid, run_of, run_worker
+from sb3_pg.variants import VARIANTS
 from sb3_pg.vec_envs import check_vec_env
 from tuning.storage import check_storage
 
@@ -68,6 +76,9 @@ def validate(args: argparse.Namespace) -> None:
         if args.timesteps == RL_ZOO_BUDGET:
             rl_zoo_a2c_budget(env_id)
         check_vec_env("--vec-env", args.vec_env, env_id)
+        for algo in args.algos:
+            if algo in VARIANTS:
+                check_action_masks("--envs", env_id, algo, VARIANTS[algo].algo)
     if args.seeds < 1:
         raise ValueError(f"argument --seeds: must be >= 1; got {args.seeds}")
     check_writable_folder("--out", args.out)

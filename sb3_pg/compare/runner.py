@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, sync_envs_normalization
 
 from sb3_pg.compare.algos import RunConfig
+from sb3_pg.evaluation import evaluate_policy
 from sb3_pg.vec_envs import make_vec_env_of
 
 EVAL_SEED_OFFSET = 10_000

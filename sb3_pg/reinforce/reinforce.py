@@ -113,6 +113,11 @@ class Reinforce(ActorCriticAlgorithm):
         "MultiInputPolicy": MultiInputPolicy,
     }
     rollout_buffer: EpisodicRolloutBuffer | DictEpisodicRolloutBuffer
+    # The rollout buffers used by default: for flat observations, for Dict observations
+    default_rollout_buffers: ClassVar[tuple[type[RolloutBuffer], type[RolloutBuffer]]] = (
+        EpisodicRolloutBuffer,
+        DictEpisodicRolloutBuffer,
+    )
     _warned_truncation: bool = False
     _learn_start_timesteps: int = 0
     _learn_start_trained: int = 0
@@ -211,10 +216,12 @@ class Reinforce(ActorCriticAlgorithm):
 
     def _setup_model(self) -> None:
         if self.rollout_buffer_class is None:
-            is_dict = isinstance(self.observation_space, spaces.Dict)
-            self.rollout_buffer_class = DictEpisodicRolloutBuffer if is_dict else EpisodicRolloutBuffer
+            flat, for_dict = self.default_rollout_buffers
+            self.rollout_buffer_class = for_dict if isinstance(self.observation_space, spaces.Dict) else flat
         self.rollout_buffer_kwargs = check_buffer_kwargs(
-            self.rollout_buffer_class, self.rollout_buffer_kwargs, {"n_episodes": self.n_episodes}
+            self.rollout_buffer_class,
+            self.rollout_buffer_kwargs,
+            {"n_episodes": self.n_episodes, **self._extra_buffer_kwargs()},
         )
         super()._setup_model()
         # The critic (the value baseline) always has its own optimizer; without it there is no critic
@@ -263,7 +270,9 @@ class Reinforce(ActorCriticAlgorithm):
         n_rollout_steps: int,
     ) -> None:
         assert self._last_episode_starts is not None
-        self.rollout_buffer.add_step(self._last_obs, actions, rewards, self._last_episode_starts, values, log_probs, dones)
+        self.rollout_buffer.add_step(
+            self._last_obs, actions, rewards, self._last_episode_starts, values, log_probs, dones, **self._extra_step_data()
+        )
 
     def _bootstrap_values(self, new_obs: Any) -> th.Tensor:
         # Every episode in the batch is complete: nothing to bootstrap
@@ -319,7 +328,7 @@ class Reinforce(ActorCriticAlgorithm):
         if isinstance(self.action_space, spaces.Discrete):
             # Convert discrete action from float to long
             actions = actions.long().flatten()
-        _, log_prob, entropy = self._evaluate_actions(rollout_data.observations, actions)
+        _, log_prob, entropy = self._evaluate_actions(rollout_data, actions)
         rho = self.importance_weights(rollout_data, log_prob)
         weights = self.weights(rollout_data, rho) * rho[rollout_data.episode_index]
         self._last_rho = rho
@@ -348,7 +357,7 @@ class Reinforce(ActorCriticAlgorithm):
         loss = self._with_entropy(policy_loss, entropy_loss)
         self._gradient_step(self.policy.optimizer, loss, self._actor_params)
 
-        value_losses = self._train_critic(rollout_data.observations, rollout_data.returns)
+        value_losses = self._train_critic(rollout_data)
 
         self._n_updates += 1
         n_taken = self.num_timesteps - self._learn_start_timesteps

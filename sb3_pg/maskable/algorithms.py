@@ -1,0 +1,286 @@
+"""``MaskableA2C`` and ``MaskableReinforce``: invalid-action masking for our two algorithms, as
+sb3-contrib's ``MaskablePPO`` does it for PPO, on its pieces.
+
+- Policies: sb3-contrib's ``MaskableActorCriticPolicy`` (:mod:`sb3_pg.maskable.policies`; aliases ``MlpPolicy``, ``CnnPolicy``,
+  ``MultiInputPolicy``): a masked action's logit is set to ``-1e8``, so it is never sampled and the
+  distribution (log-probabilities, entropy) is the one over the valid actions.
+- Masks: read before every rollout step from the env's ``action_masks()`` method
+  (sb3-contrib's ``get_action_masks``; ``ActionMasker`` adds one), stored with the step, and applied
+  again when the update evaluates the step's log-probability: the gradient is the policy gradient of
+  the masked policy, with every estimator option of the unmasked algorithm (baselines,
+  ``gae_lambda``, ``critic_target``, separate optimizers).
+- ``learn(..., use_masking=False)`` trains as the unmasked algorithm (masks all valid), for envs
+  without masks; ``predict(..., action_masks=...)`` and sb3-contrib's ``evaluate_policy`` and
+  ``MaskableEvalCallback`` evaluate with them.
+
+The fast rollout paths (NumPy actor, fused forward pass) do not apply masks: these classes use
+SB3's torch forward pass throughout.
+"""
+
+import inspect
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch as th
+from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+from sb3_contrib.common.maskable.utils import get_action_masks, is_masking_supported
+from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import MaybeCallback
+from stable_baselines3.common.utils import obs_as_tensor
+from stable_baselines3.common.vec_env import VecEnv
+
+from sb3_pg.a2c import A2C
+from sb3_pg.common.fast_forward import FastForward
+from sb3_pg.common.numpy_actor import NumpyActor
+from sb3_pg.common.on_policy import ActorCriticAlgorithm
+from sb3_pg.maskable.buffers import (
+    MaskableDictEpisodicRolloutBuffer,
+    MaskableEpisodicRolloutBuffer,
+    MaskablePGDictRolloutBuffer,
+    MaskablePGRolloutBuffer,
+    action_mask_size,
+)
+from sb3_pg.maskable.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
+from sb3_pg.reinforce import Reinforce
+
+SelfMaskable = TypeVar("SelfMaskable", bound="MaskableMixin")
+
+MASKABLE_POLICY_ALIASES: dict[str, type[BasePolicy]] = {
+    "MlpPolicy": MlpPolicy,
+    "CnnPolicy": CnnPolicy,
+    "MultiInputPolicy": MultiInputPolicy,
+}
+
+
+class MaskableMixin(ActorCriticAlgorithm):
+    """What masking changes in an sb3_pg algorithm (put it first among the bases)."""
+
+    policy: MaskableActorCriticPolicy  # type: ignore[assignment]
+    default_rollout_buffers: ClassVar[tuple[type[RolloutBuffer], type[RolloutBuffer]]]
+    _use_masking: bool = True
+    _masking_env: VecEnv | None = None  # the env whose masks the rollout reads
+    _action_masks: np.ndarray | None = None  # the masks of the step being taken
+
+    def _check_common_arguments(self) -> None:
+        super()._check_common_arguments()
+        if self.env is not None:
+            action_mask_size(self.action_space)
+        if not (
+            isinstance(self.policy_class, type)
+            and issubclass(self.policy_class, MaskableActorCriticPolicy)
+            and "use_sde" in inspect.signature(self.policy_class).parameters  # SB3 passes it to the policy
+        ):
+            raise ValueError(
+                f"`policy` must be one of {', '.join(self.policy_aliases)} or a subclass of sb3_pg.maskable.policies' "
+                f"(sb3-contrib's MaskableActorCriticPolicy taking SB3's use_sde argument); got {self.policy_class!r}"
+            )
+        buffer_class = self.rollout_buffer_class
+        stores_masks = isinstance(buffer_class, type) and issubclass(buffer_class, self.default_rollout_buffers)
+        if buffer_class is not None and not stores_masks:
+            names = " or ".join(c.__name__ for c in self.default_rollout_buffers)
+            raise ValueError(f"`rollout_buffer_class` must store action masks: a subclass of {names}; got {buffer_class!r}")
+
+    def _check_masking(self, env: VecEnv | None, use_masking: bool) -> None:
+        """:raises ValueError: if masking is asked for and ``env`` has no ``action_masks()`` method"""
+        if not isinstance(use_masking, bool):
+            raise ValueError(f"`use_masking` must be True or False; got {use_masking!r}")
+        if use_masking and env is not None and not is_masking_supported(env):
+            raise ValueError(
+                "`env` has no action_masks() method: wrap it in sb3-contrib's ActionMasker, or pass use_masking=False"
+            )
+
+    def _learn_masked(self, use_masking: bool, **learn_kwargs: Any) -> Any:
+        self._check_masking(self.env, use_masking)
+        self._use_masking = use_masking
+        return super().learn(**learn_kwargs)
+
+    def collect_rollouts(
+        self,
+        env: VecEnv,
+        callback: BaseCallback,
+        rollout_buffer: RolloutBuffer,
+        n_rollout_steps: int,
+        use_masking: bool | None = None,
+    ) -> bool:
+        """
+        The base algorithm's rollout, with each step's actions sampled under the env's action masks
+        and the masks stored with the step.
+
+        :param use_masking: whether to read and apply the env's masks (``None``: as ``learn`` was told)
+        """
+        if use_masking is not None:
+            self._check_masking(env, use_masking)
+            self._use_masking = use_masking
+        self._masking_env = env
+        try:
+            return super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)
+        finally:
+            self._masking_env = None
+            self._action_masks = None
+
+    def _sample_actions(self, observations: Any) -> tuple[np.ndarray, th.Tensor, th.Tensor]:
+        masks = None
+        if self._use_masking:
+            assert self._masking_env is not None
+            masks = get_action_masks(self._masking_env)
+        self._action_masks = masks
+        with th.no_grad():
+            actions, values, log_probs = self.policy(obs_as_tensor(observations, self.device), action_masks=masks)
+        return actions.cpu().numpy(), values, log_probs
+
+    def _extra_step_data(self) -> dict[str, Any]:
+        return {"action_masks": self._action_masks}
+
+    def _evaluate_actions(self, rollout_data: Any, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
+        # The masks the actions were sampled under (all valid with use_masking=False)
+        return self.policy.evaluate_actions(rollout_data.observations, actions, action_masks=rollout_data.action_masks)
+
+    def _fast_paths(self) -> tuple[Any, FastForward | None, NumpyActor | None]:
+        return self.policy, None, None  # the fast paths know nothing of masks
+
+    def predict(
+        self,
+        observation: np.ndarray | dict[str, np.ndarray],
+        state: tuple[np.ndarray, ...] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+        action_masks: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
+        """
+        The policy's action for an observation, among the valid actions.
+
+        :param observation: the input observation
+        :param state: unused (no recurrent state)
+        :param episode_start: unused (no recurrent state)
+        :param deterministic: whether to return the most likely valid action instead of a sample
+        :param action_masks: the valid actions (``env.action_masks()``); ``None``: every action is valid
+        :return: the action and the next hidden state (``None``)
+        """
+        return self.policy.predict(observation, state, episode_start, deterministic, action_masks=action_masks)
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "_masking_env", "_action_masks"]
+
+
+def _with_parameters_of(base: type, summary: str) -> str:
+    """A class docstring: ``summary``, then the ``:param`` list of ``base``'s (the arguments are its)."""
+    doc = base.__doc__ or ""
+    return summary.rstrip() + "\n\n    " + doc[doc.index(":param policy:") :].strip() + "\n    "
+
+
+class MaskableA2C(MaskableMixin, A2C):
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = MASKABLE_POLICY_ALIASES
+    default_rollout_buffers: ClassVar[tuple[type[RolloutBuffer], type[RolloutBuffer]]] = (
+        MaskablePGRolloutBuffer,
+        MaskablePGDictRolloutBuffer,
+    )
+
+    def learn(  # type: ignore[override]
+        self: SelfMaskable,
+        total_timesteps: int = 200_000,
+        callback: MaybeCallback = None,
+        log_interval: int = 100,
+        tb_log_name: str = "MaskableA2C",
+        reset_num_timesteps: bool = True,
+        use_masking: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfMaskable:
+        """
+        Train the model (as :meth:`sb3_pg.A2C.learn`, with masks).
+
+        :param total_timesteps: The total number of environment steps to train on (default 200,000)
+        :param callback: callback(s) called at every step with state of the algorithm.
+        :param log_interval: The number of rollouts before logging.
+        :param tb_log_name: the name of the run for TensorBoard logging
+        :param reset_num_timesteps: whether or not to reset the current timestep number (used in logging)
+        :param use_masking: Whether to sample actions under the env's action masks (it needs an
+            ``action_masks()`` method); ``False`` trains as the unmasked A2C
+        :param progress_bar: Display a progress bar using tqdm and rich.
+        :return: the trained model
+        """
+        return self._learn_masked(
+            use_masking,
+            total_timesteps=total_timesteps,
+            callback=callback,
+            log_interval=log_interval,
+            tb_log_name=tb_log_name,
+            reset_num_timesteps=reset_num_timesteps,
+            progress_bar=progress_bar,
+        )
+
+
+MaskableA2C.__doc__ = _with_parameters_of(
+    A2C,
+    """
+    A2C with invalid-action masking: :class:`sb3_pg.A2C` (every variant: TD(0), n-step, GAE(lambda)
+    and Monte Carlo advantages, both critic targets, joint or separate optimizers) on sb3-contrib's
+    ``MaskableActorCriticPolicy``. Actions are sampled from the policy restricted to the valid actions
+    ``pi_m(a|s) = pi(a|s) 1[a valid] / sum_b pi(b|s) 1[b valid]``, and the actor follows
+    ``grad log pi_m(a_t|s_t) A_t`` with the masks the step was taken under. Discrete, MultiDiscrete
+    and MultiBinary actions. Masks come from the env's ``action_masks()`` (sb3-contrib's
+    ``ActionMasker``), as ``MaskablePPO`` reads them.
+
+    Maths: ``docs/maths.md``; the masking: https://arxiv.org/abs/2006.14171 (Huang & Ontanon 2020).
+    Rollouts use SB3's torch forward pass (the fast paths do not apply masks); ``exact_rollouts`` has
+    no effect.
+    """,
+)
+
+
+class MaskableReinforce(MaskableMixin, Reinforce):
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = MASKABLE_POLICY_ALIASES
+    default_rollout_buffers: ClassVar[tuple[type[RolloutBuffer], type[RolloutBuffer]]] = (
+        MaskableEpisodicRolloutBuffer,
+        MaskableDictEpisodicRolloutBuffer,
+    )
+
+    def learn(  # type: ignore[override]
+        self: SelfMaskable,
+        total_timesteps: int = 200_000,
+        callback: MaybeCallback = None,
+        log_interval: int = 1,
+        tb_log_name: str = "MaskableReinforce",
+        reset_num_timesteps: bool = True,
+        use_masking: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfMaskable:
+        """
+        Train the model (as :meth:`sb3_pg.Reinforce.learn`, with masks).
+
+        :param total_timesteps: The total number of environment steps to train on (default 200,000)
+        :param callback: callback(s) called at every step with state of the algorithm.
+        :param log_interval: The number of rollouts before logging.
+        :param tb_log_name: the name of the run for TensorBoard logging
+        :param reset_num_timesteps: whether or not to reset the current timestep number (used in logging)
+        :param use_masking: Whether to sample actions under the env's action masks (it needs an
+            ``action_masks()`` method); ``False`` trains as the unmasked REINFORCE
+        :param progress_bar: Display a progress bar using tqdm and rich.
+        :return: the trained model
+        """
+        return self._learn_masked(
+            use_masking,
+            total_timesteps=total_timesteps,
+            callback=callback,
+            log_interval=log_interval,
+            tb_log_name=tb_log_name,
+            reset_num_timesteps=reset_num_timesteps,
+            progress_bar=progress_bar,
+        )
+
+
+MaskableReinforce.__doc__ = _with_parameters_of(
+    Reinforce,
+    """
+    REINFORCE with invalid-action masking: :class:`sb3_pg.Reinforce` (batches of ``n_episodes``
+    complete episodes, every baseline and weight) on sb3-contrib's ``MaskableActorCriticPolicy``.
+    Actions are sampled from the policy restricted to the valid actions ``pi_m``, and the estimator
+    is REINFORCE's for ``pi_m``: ``1/K sum_tau rho(tau) sum_t grad log pi_m(a_t|s_t) (w_t - b_t)``, each
+    step's log-probability (and the importance weight ``rho``) taken under the masks it was sampled
+    under. Discrete, MultiDiscrete and MultiBinary actions; masks from the env's ``action_masks()``.
+
+    Maths: ``docs/maths.md``. Rollouts use SB3's torch forward pass (the fast paths do not apply
+    masks); ``exact_rollouts`` has no effect.
+    """,
+)

@@ -1,0 +1,287 @@
+"""``RecurrentA2C`` and ``RecurrentReinforce``: LSTM policies for our two algorithms, as
+sb3-contrib's ``RecurrentPPO`` does it for PPO, on its pieces.
+
+- Policies: sb3-contrib's ``RecurrentActorCriticPolicy`` (aliases ``MlpLstmPolicy``,
+  ``CnnLstmPolicy``, ``MultiInputLstmPolicy``), with an actor LSTM and, by default, a critic LSTM.
+- Rollouts: the hidden states are carried from step to step and from rollout to rollout
+  (``_last_lstm_states``), and reset to zero where an episode starts (the policy does it from
+  ``episode_starts``). Truncated episodes and rollout cuts are bootstrapped with the critic's value
+  under its current state.
+- A2C's update runs the LSTMs over each rollout's sequences from the states stored at their first
+  step (sb3-contrib's recurrent buffers, :mod:`sb3_pg.recurrent.buffers`); REINFORCE's runs them
+  over each complete episode from a zero state, so the log-probability of a step is the current
+  policy's given the episode's whole history. Padded steps are left out of every loss and mean.
+
+The fast rollout paths do not carry LSTM states: these classes use SB3's torch forward pass.
+"""
+
+import inspect
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch as th
+from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
+from sb3_contrib.common.recurrent.type_aliases import RNNStates
+from sb3_contrib.ppo_recurrent.policies import CnnLstmPolicy, MlpLstmPolicy, MultiInputLstmPolicy
+from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import MaybeCallback, PyTorchObs
+from stable_baselines3.common.utils import obs_as_tensor
+
+from sb3_pg.a2c import A2C
+from sb3_pg.common.episode_buffer import EpisodeBatchSamples
+from sb3_pg.common.fast_forward import FastForward
+from sb3_pg.common.numpy_actor import NumpyActor
+from sb3_pg.common.on_policy import ActorCriticAlgorithm
+from sb3_pg.recurrent.buffers import RecurrentPGDictRolloutBuffer, RecurrentPGRolloutBuffer
+from sb3_pg.reinforce import Reinforce
+
+SelfRecurrentA2C = TypeVar("SelfRecurrentA2C", bound="RecurrentA2C")
+SelfRecurrentReinforce = TypeVar("SelfRecurrentReinforce", bound="RecurrentReinforce")
+
+RECURRENT_POLICY_ALIASES: dict[str, type[BasePolicy]] = {
+    "MlpLstmPolicy": MlpLstmPolicy,
+    "CnnLstmPolicy": CnnLstmPolicy,
+    "MultiInputLstmPolicy": MultiInputLstmPolicy,
+}
+
+
+def zero_states(policy: RecurrentActorCriticPolicy, n_sequences: int, device: th.device) -> RNNStates:
+    """Zero hidden and cell states of the actor's and the critic's LSTM for ``n_sequences`` sequences."""
+    lstm = policy.lstm_actor
+    shape = (lstm.num_layers, n_sequences, lstm.hidden_size)
+    return RNNStates(
+        (th.zeros(shape, device=device), th.zeros(shape, device=device)),
+        (th.zeros(shape, device=device), th.zeros(shape, device=device)),
+    )
+
+
+class RecurrentMixin(ActorCriticAlgorithm):
+    """What an LSTM policy changes in an sb3_pg algorithm's rollouts (put it first among the bases)."""
+
+    policy: RecurrentActorCriticPolicy
+    _last_lstm_states: RNNStates | None = None  # the states before the next step
+    _next_lstm_states: RNNStates | None = None  # the states after the step being taken
+
+    def _check_common_arguments(self) -> None:
+        super()._check_common_arguments()
+        if not (isinstance(self.policy_class, type) and issubclass(self.policy_class, RecurrentActorCriticPolicy)):
+            raise ValueError(
+                f"`policy` must be one of {', '.join(self.policy_aliases)} or a subclass of sb3-contrib's "
+                f"RecurrentActorCriticPolicy; got {self.policy_class!r}"
+            )
+
+    def _lstm_shape(self) -> tuple[int, int]:
+        """(n_lstm_layers, lstm_hidden_size) the policy will have: its arguments, or their defaults."""
+        defaults = inspect.signature(self.policy_class).parameters
+        kwargs = self.policy_kwargs
+        return (
+            int(kwargs.get("n_lstm_layers", defaults["n_lstm_layers"].default)),
+            int(kwargs.get("lstm_hidden_size", defaults["lstm_hidden_size"].default)),
+        )
+
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        self._last_lstm_states = zero_states(self.policy, self.n_envs, self.device)
+
+    def _setup_learn(self, total_timesteps: int, callback: MaybeCallback = None, *args: Any, **kwargs: Any) -> Any:
+        result = super()._setup_learn(total_timesteps, callback, *args, **kwargs)
+        states = self._last_lstm_states
+        if states is None or states.pi[0].shape[1] != self.n_envs:  # a new env with another n_envs
+            self._last_lstm_states = zero_states(self.policy, self.n_envs, self.device)
+        return result
+
+    def _fast_paths(self) -> tuple[Any, FastForward | None, NumpyActor | None]:
+        return self.policy, None, None  # the fast paths carry no LSTM state
+
+    def _episode_starts(self) -> th.Tensor:
+        return th.as_tensor(np.asarray(self._last_episode_starts), dtype=th.float32, device=self.device)
+
+    def _sample_actions(self, observations: Any) -> tuple[np.ndarray, th.Tensor, th.Tensor]:
+        assert self._last_lstm_states is not None
+        with th.no_grad():
+            actions, values, log_probs, self._next_lstm_states = self.policy(
+                obs_as_tensor(observations, self.device), self._last_lstm_states, self._episode_starts()
+            )
+        return actions.cpu().numpy(), values, log_probs
+
+    def _terminal_value(self, terminal_obs: PyTorchObs, env_index: int) -> th.Tensor:
+        assert self._next_lstm_states is not None
+        vf = self._next_lstm_states.vf
+        state = (vf[0][:, env_index : env_index + 1].contiguous(), vf[1][:, env_index : env_index + 1].contiguous())
+        return self.policy.predict_values(terminal_obs, state, th.zeros(1, device=self.device))[0]  # type: ignore[arg-type]
+
+    def _add_step(self, rollout_buffer: RolloutBuffer, *args: Any, **kwargs: Any) -> None:
+        super()._add_step(rollout_buffer, *args, **kwargs)
+        self._last_lstm_states = self._next_lstm_states
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "_next_lstm_states"]
+
+
+def _with_parameters_of(base: type, summary: str) -> str:
+    doc = base.__doc__ or ""
+    return summary.rstrip() + "\n\n    " + doc[doc.index(":param policy:") :].strip() + "\n    "
+
+
+class RecurrentA2C(RecurrentMixin, A2C):
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = RECURRENT_POLICY_ALIASES
+    default_rollout_buffers: ClassVar[tuple[type[RolloutBuffer], type[RolloutBuffer]]] = (
+        RecurrentPGRolloutBuffer,
+        RecurrentPGDictRolloutBuffer,
+    )
+
+    def _check_common_arguments(self) -> None:
+        super()._check_common_arguments()
+        buffer_class = self.rollout_buffer_class
+        stores_states = isinstance(buffer_class, type) and issubclass(buffer_class, self.default_rollout_buffers)
+        if buffer_class is not None and not stores_states:
+            names = " or ".join(c.__name__ for c in self.default_rollout_buffers)
+            raise ValueError(f"`rollout_buffer_class` must store LSTM states: a subclass of {names}; got {buffer_class!r}")
+
+    def _extra_buffer_kwargs(self) -> dict[str, Any]:
+        n_layers, hidden_size = self._lstm_shape()
+        return {"hidden_state_shape": (self.n_steps, n_layers, self.n_envs, hidden_size)}
+
+    def _extra_step_data(self) -> dict[str, Any]:
+        return {"lstm_states": self._last_lstm_states}  # the states the step's action was taken in
+
+    def _bootstrap_values(self, new_obs: Any) -> th.Tensor:
+        assert self._last_lstm_states is not None
+        with th.no_grad():
+            return self.policy.predict_values(
+                obs_as_tensor(new_obs, self.device),  # type: ignore[arg-type]
+                self._last_lstm_states.vf,  # type: ignore[arg-type]
+                self._episode_starts(),
+            )
+
+    def _evaluate_actions(self, rollout_data: Any, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
+        values, log_prob, entropy = self.policy.evaluate_actions(
+            rollout_data.observations, actions, rollout_data.lstm_states, rollout_data.episode_starts
+        )
+        real = rollout_data.mask > 0.5  # the batch's other fields hold real steps only
+        return values.flatten()[real], log_prob[real], None if entropy is None else entropy[real]
+
+    def _batch_values(self, rollout_data: Any) -> th.Tensor:
+        values = self.policy.predict_values(
+            rollout_data.observations, rollout_data.lstm_states.vf, rollout_data.episode_starts
+        )
+        return values.flatten()[rollout_data.mask > 0.5]
+
+    def learn(
+        self: SelfRecurrentA2C,
+        total_timesteps: int = 200_000,
+        callback: MaybeCallback = None,
+        log_interval: int = 100,
+        tb_log_name: str = "RecurrentA2C",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfRecurrentA2C:
+        """
+        Train the model (as :meth:`sb3_pg.A2C.learn`).
+
+        :param total_timesteps: The total number of environment steps to train on (default 200,000)
+        :param callback: callback(s) called at every step with state of the algorithm.
+        :param log_interval: The number of rollouts before logging.
+        :param tb_log_name: the name of the run for TensorBoard logging
+        :param reset_num_timesteps: whether or not to reset the current timestep number (used in logging)
+        :param progress_bar: Display a progress bar using tqdm and rich.
+        :return: the trained model
+        """
+        return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
+
+
+RecurrentA2C.__doc__ = _with_parameters_of(
+    A2C,
+    """
+    A2C with an LSTM policy: :class:`sb3_pg.A2C` (every variant: TD(0), n-step, GAE(lambda) and
+    Monte Carlo advantages, both critic targets, joint or separate optimizers) on sb3-contrib's
+    ``RecurrentActorCriticPolicy``. The actor follows ``grad log pi(a_t|h_t) A_t`` with
+    ``h_t`` the LSTM state after the episode's observations up to ``s_t``, and the critic
+    ``V(h_t)``; each update runs the LSTMs over the rollout's sequences from the states stored at
+    their first step, and takes every loss and mean over real steps only (padding changes no
+    gradient). Policies: ``MlpLstmPolicy``, ``CnnLstmPolicy``, ``MultiInputLstmPolicy``.
+
+    Maths: ``docs/maths.md``. Rollouts use SB3's torch forward pass (the fast paths carry no LSTM
+    state); ``exact_rollouts`` has no effect.
+    """,
+)
+
+
+class RecurrentReinforce(RecurrentMixin, Reinforce):
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = RECURRENT_POLICY_ALIASES
+
+    def _episode_sequences(self, rollout_data: EpisodeBatchSamples) -> tuple[th.Tensor, int]:
+        """Where each of the batch's steps goes in ``n_episodes`` padded sequences: ``episode * L + t``."""
+        length = int(rollout_data.time_index.max().item()) + 1
+        return rollout_data.episode_index * length + rollout_data.time_index, length
+
+    def _padded(self, rollout_data: EpisodeBatchSamples, tensor: th.Tensor, index: th.Tensor, length: int) -> th.Tensor:
+        out = tensor.new_zeros((self.n_episodes * length, *tensor.shape[1:]))
+        out[index] = tensor
+        return out
+
+    def _sequence_inputs(self, rollout_data: EpisodeBatchSamples) -> tuple[Any, th.Tensor, th.Tensor, int]:
+        """(padded observations, episode starts, index of the real steps, sequence length)."""
+        index, length = self._episode_sequences(rollout_data)
+        obs = rollout_data.observations
+        if isinstance(obs, dict):
+            padded_obs: Any = {key: self._padded(rollout_data, value, index, length) for key, value in obs.items()}
+        else:
+            padded_obs = self._padded(rollout_data, obs, index, length)
+        starts = th.zeros(self.n_episodes * length, device=self.device)
+        starts[th.arange(self.n_episodes, device=self.device) * length] = 1.0  # each episode from a zero state
+        return padded_obs, starts, index, length
+
+    def _evaluate_actions(self, rollout_data: Any, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
+        obs, starts, index, length = self._sequence_inputs(rollout_data)
+        states = zero_states(self.policy, self.n_episodes, self.device)
+        values, log_prob, entropy = self.policy.evaluate_actions(
+            obs, self._padded(rollout_data, actions, index, length), states, starts
+        )
+        return values.flatten()[index], log_prob[index], None if entropy is None else entropy[index]
+
+    def _batch_values(self, rollout_data: Any) -> th.Tensor:
+        obs, starts, index, _ = self._sequence_inputs(rollout_data)
+        states = zero_states(self.policy, self.n_episodes, self.device)
+        values = self.policy.predict_values(obs, states.vf, starts)  # type: ignore[arg-type]
+        return values.flatten()[index]
+
+    def learn(
+        self: SelfRecurrentReinforce,
+        total_timesteps: int = 200_000,
+        callback: MaybeCallback = None,
+        log_interval: int = 1,
+        tb_log_name: str = "RecurrentReinforce",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfRecurrentReinforce:
+        """
+        Train the model (as :meth:`sb3_pg.Reinforce.learn`).
+
+        :param total_timesteps: The total number of environment steps to train on (default 200,000)
+        :param callback: callback(s) called at every step with state of the algorithm.
+        :param log_interval: The number of rollouts before logging.
+        :param tb_log_name: the name of the run for TensorBoard logging
+        :param reset_num_timesteps: whether or not to reset the current timestep number (used in logging)
+        :param progress_bar: Display a progress bar using tqdm and rich.
+        :return: the trained model
+        """
+        return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
+
+
+RecurrentReinforce.__doc__ = _with_parameters_of(
+    Reinforce,
+    """
+    REINFORCE with an LSTM policy: :class:`sb3_pg.Reinforce` (batches of ``n_episodes`` complete
+    episodes, every baseline and weight) on sb3-contrib's ``RecurrentActorCriticPolicy``. The
+    estimator is REINFORCE's with ``pi(a_t|h_t)``, ``h_t`` the LSTM state after the episode's
+    observations up to ``s_t``: each episode is kept whole and run through the LSTMs from a zero
+    state at its first step, so its importance weight and every log-probability are the current
+    policy's given the whole history, and padding changes no gradient. The value baseline is
+    ``V(h_t)``. Policies: ``MlpLstmPolicy``, ``CnnLstmPolicy``, ``MultiInputLstmPolicy``.
+
+    Maths: ``docs/maths.md``. Rollouts use SB3's torch forward pass (the fast paths carry no LSTM
+    state); ``exact_rollouts`` has no effect.
+    """,
+)
