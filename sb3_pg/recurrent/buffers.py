@@ -30,7 +30,40 @@ def _real_steps(samples: Any) -> Any:
     )
 
 
-class RecurrentPGRolloutBuffer(CriticTargetMixin, RecurrentRolloutBuffer):
+class _RecurrentCriticTarget(CriticTargetMixin):
+    """A choice of critic target on sb3-contrib's recurrent buffers, whose batches keep real steps only."""
+
+    def __init__(
+        self,
+        buffer_size: int,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        device: th.device | str = "auto",
+        gae_lambda: float = 1,
+        gamma: float = 0.99,
+        n_envs: int = 1,
+        critic_target: str = "td_lambda",
+        hidden_state_shape: tuple[int, int, int, int] = (1, 1, 1, 1),
+    ):
+        self.critic_target = critic_target
+        # sb3-contrib's recurrent buffers take hidden_state_shape fourth: past CriticTargetMixin's __init__
+        super(CriticTargetMixin, self).__init__(  # type: ignore[call-arg]
+            buffer_size,
+            observation_space,
+            action_space,
+            hidden_state_shape,  # type: ignore[arg-type]
+            device,  # type: ignore[arg-type]
+            gae_lambda,
+            gamma,  # type: ignore[arg-type]
+            n_envs,
+        )
+
+    def get(self, batch_size: int | None = None) -> Generator[Any, None, None]:
+        for samples in super().get(batch_size):
+            yield _real_steps(samples)
+
+
+class RecurrentPGRolloutBuffer(_RecurrentCriticTarget, RecurrentRolloutBuffer):
     """
     sb3-contrib's ``RecurrentRolloutBuffer`` with a choice of critic target, its scalar fields
     restricted to real steps (module docstring).
@@ -46,49 +79,7 @@ class RecurrentPGRolloutBuffer(CriticTargetMixin, RecurrentRolloutBuffer):
     :param hidden_state_shape: ``(n_steps, n_lstm_layers, n_envs, lstm_hidden_size)``, set by the algorithm
     """
 
-    def __init__(
-        self,
-        buffer_size: int,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        device: th.device | str = "auto",
-        gae_lambda: float = 1,
-        gamma: float = 0.99,
-        n_envs: int = 1,
-        critic_target: str = "td_lambda",
-        hidden_state_shape: tuple[int, int, int, int] = (1, 1, 1, 1),
-    ):
-        self.critic_target = critic_target
-        RecurrentRolloutBuffer.__init__(
-            self, buffer_size, observation_space, action_space, hidden_state_shape, device, gae_lambda, gamma, n_envs
-        )
 
-    def get(self, batch_size: int | None = None) -> Generator[Any, None, None]:
-        for samples in super().get(batch_size):
-            yield _real_steps(samples)
-
-
-class RecurrentPGDictRolloutBuffer(CriticTargetMixin, RecurrentDictRolloutBuffer):
+class RecurrentPGDictRolloutBuffer(_RecurrentCriticTarget, RecurrentDictRolloutBuffer):
     """sb3-contrib's ``RecurrentDictRolloutBuffer`` with a choice of critic target; parameters as
     :class:`RecurrentPGRolloutBuffer`."""
-
-    def __init__(
-        self,
-        buffer_size: int,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        device: th.device | str = "auto",
-        gae_lambda: float = 1,
-        gamma: float = 0.99,
-        n_envs: int = 1,
-        critic_target: str = "td_lambda",
-        hidden_state_shape: tuple[int, int, int, int] = (1, 1, 1, 1),
-    ):
-        self.critic_target = critic_target
-        RecurrentDictRolloutBuffer.__init__(
-            self, buffer_size, observation_space, action_space, hidden_state_shape, device, gae_lambda, gamma, n_envs
-        )
-
-    def get(self, batch_size: int | None = None) -> Generator[Any, None, None]:
-        for samples in super().get(batch_size):
-            yield _real_steps(samples)
