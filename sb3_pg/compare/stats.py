@@ -25,6 +25,10 @@ NORMALIZATION: dict[str, tuple[float, float]] = {
     "LunarLander-v3": (-192.0, 200.0),
     "MountainCarContinuous-v0": (-33.3, 90.0),
 }
+# RL Zoo's partially observed CartPole (velocities hidden): CartPole-v1's task and threshold; a
+# uniformly random policy ignores its observations, so it scores as on CartPole-v1
+SAME_TASK_AS = {"CartPoleNoVel-v1": "CartPole-v1"}
+NORMALIZATION.update({env_id: NORMALIZATION[base] for env_id, base in SAME_TASK_AS.items()})
 
 
 @contextlib.contextmanager
@@ -107,8 +111,8 @@ def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def threshold(env_id: str) -> float | None:
-    """The env's reward threshold (Gymnasium's spec), or None."""
-    value = gym.spec(env_id).reward_threshold
+    """The env's reward threshold (Gymnasium's spec, or that of the env whose task it is), or None."""
+    value = gym.spec(SAME_TASK_AS.get(env_id, env_id)).reward_threshold
     return None if value is None else float(value)
 
 
