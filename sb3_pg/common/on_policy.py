@@ -115,6 +115,13 @@ def one_torch_thread_for_small_cpu_networks(train: Callable[[Any], None]) -> Cal
     return wrapper
 
 
+def docstring_with_parameters_of(base: type, summary: str) -> str:
+    """A class docstring: ``summary``, then ``base``'s ``:param`` list (for a subclass that takes
+    ``base``'s arguments: the maskable and recurrent algorithms)."""
+    doc = base.__doc__ or ""
+    return summary.rstrip() + "\n\n    " + doc[doc.index(":param policy:") :].strip() + "\n    "
+
+
 class ActorCriticAlgorithm(OnPolicyAlgorithm):
     """
     Base of sb3_pg's algorithms: an SB3 ``OnPolicyAlgorithm`` whose critic may have its own

@@ -34,7 +34,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from sb3_pg.a2c import A2C
 from sb3_pg.common.fast_forward import FastForward
 from sb3_pg.common.numpy_actor import NumpyActor
-from sb3_pg.common.on_policy import ActorCriticAlgorithm
+from sb3_pg.common.on_policy import ActorCriticAlgorithm, docstring_with_parameters_of
 from sb3_pg.maskable.buffers import (
     MaskableDictEpisodicRolloutBuffer,
     MaskableEpisodicRolloutBuffer,
@@ -164,12 +164,6 @@ class MaskableMixin(ActorCriticAlgorithm):
         return [*super()._excluded_save_params(), "_masking_env", "_action_masks"]
 
 
-def _with_parameters_of(base: type, summary: str) -> str:
-    """A class docstring: ``summary``, then the ``:param`` list of ``base``'s (the arguments are its)."""
-    doc = base.__doc__ or ""
-    return summary.rstrip() + "\n\n    " + doc[doc.index(":param policy:") :].strip() + "\n    "
-
-
 class MaskableA2C(MaskableMixin, A2C):
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = MASKABLE_POLICY_ALIASES
     default_rollout_buffers: ClassVar[tuple[type[RolloutBuffer], type[RolloutBuffer]]] = (
@@ -211,7 +205,7 @@ class MaskableA2C(MaskableMixin, A2C):
         )
 
 
-MaskableA2C.__doc__ = _with_parameters_of(
+MaskableA2C.__doc__ = docstring_with_parameters_of(
     A2C,
     """
     A2C with invalid-action masking: :class:`sb3_pg.A2C` (every variant: TD(0), n-step, GAE(lambda)
@@ -270,7 +264,7 @@ class MaskableReinforce(MaskableMixin, Reinforce):
         )
 
 
-MaskableReinforce.__doc__ = _with_parameters_of(
+MaskableReinforce.__doc__ = docstring_with_parameters_of(
     Reinforce,
     """
     REINFORCE with invalid-action masking: :class:`sb3_pg.Reinforce` (batches of ``n_episodes``

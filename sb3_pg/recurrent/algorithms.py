@@ -32,7 +32,7 @@ from sb3_pg.a2c import A2C
 from sb3_pg.common.episode_buffer import EpisodeBatchSamples
 from sb3_pg.common.fast_forward import FastForward
 from sb3_pg.common.numpy_actor import NumpyActor
-from sb3_pg.common.on_policy import ActorCriticAlgorithm
+from sb3_pg.common.on_policy import ActorCriticAlgorithm, docstring_with_parameters_of
 from sb3_pg.recurrent.buffers import RecurrentPGDictRolloutBuffer, RecurrentPGRolloutBuffer
 from sb3_pg.reinforce import Reinforce
 
@@ -119,11 +119,6 @@ class RecurrentMixin(ActorCriticAlgorithm):
         return [*super()._excluded_save_params(), "_next_lstm_states"]
 
 
-def _with_parameters_of(base: type, summary: str) -> str:
-    doc = base.__doc__ or ""
-    return summary.rstrip() + "\n\n    " + doc[doc.index(":param policy:") :].strip() + "\n    "
-
-
 class RecurrentA2C(RecurrentMixin, A2C):
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = RECURRENT_POLICY_ALIASES
     default_rollout_buffers: ClassVar[tuple[type[RolloutBuffer], type[RolloutBuffer]]] = (
@@ -191,7 +186,7 @@ class RecurrentA2C(RecurrentMixin, A2C):
         return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
 
 
-RecurrentA2C.__doc__ = _with_parameters_of(
+RecurrentA2C.__doc__ = docstring_with_parameters_of(
     A2C,
     """
     A2C with an LSTM policy: :class:`sb3_pg.A2C` (every variant: TD(0), n-step, GAE(lambda) and
@@ -270,7 +265,7 @@ class RecurrentReinforce(RecurrentMixin, Reinforce):
         return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
 
 
-RecurrentReinforce.__doc__ = _with_parameters_of(
+RecurrentReinforce.__doc__ = docstring_with_parameters_of(
     Reinforce,
     """
     REINFORCE with an LSTM policy: :class:`sb3_pg.Reinforce` (batches of ``n_episodes`` complete
