@@ -95,7 +95,6 @@ class A2C(ActorCriticAlgorithm):
         "CnnPolicy": CnnPolicy,
         "MultiInputPolicy": MultiInputPolicy,
     }
-    # The rollout buffers used by default: for flat observations, for Dict observations
     default_rollout_buffers: ClassVar[tuple[type[RolloutBuffer], type[RolloutBuffer]]] = (PGRolloutBuffer, PGDictRolloutBuffer)
 
     def __init__(

@@ -4,7 +4,7 @@ and logged."""
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch as th
@@ -139,6 +139,8 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
     _critic_params: list[th.nn.Parameter]
     _actor_params: list[th.nn.Parameter]
     exact_rollouts: bool = False
+    # The rollout buffers used by default: for flat observations, for Dict observations
+    default_rollout_buffers: ClassVar[tuple[type[RolloutBuffer], type[RolloutBuffer]]]
     # The policy the fast paths below were built for, its fast forward pass and its NumPy actor
     _fast: tuple[ActorCriticPolicy, FastForward | None, NumpyActor | None] | None = None
 
@@ -178,6 +180,19 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         check_net_arch(self.policy_kwargs)
         if self.rollout_buffer_kwargs is not None and not isinstance(self.rollout_buffer_kwargs, dict):
             raise ValueError(f"`rollout_buffer_kwargs` must be a dict or None; got {self.rollout_buffer_kwargs!r}")
+
+    def _check_rollout_buffer_class(self, requirement: str) -> None:
+        """
+        :param requirement: what the algorithm needs of its buffer, for the message ("store action masks")
+        :raises ValueError: if ``rollout_buffer_class`` is set and derives from none of the
+            algorithm's ``default_rollout_buffers``
+        """
+        buffer_class = self.rollout_buffer_class
+        defaults = self.default_rollout_buffers
+        if buffer_class is None or (isinstance(buffer_class, type) and issubclass(buffer_class, defaults)):
+            return
+        names = " or ".join(c.__name__ for c in defaults)
+        raise ValueError(f"`rollout_buffer_class` must {requirement}: a subclass of {names}; got {buffer_class!r}")
 
     def _use_foreach(self) -> None:
         """

@@ -58,7 +58,6 @@ class MaskableMixin(ActorCriticAlgorithm):
     """What masking changes in an sb3_pg algorithm (put it first among the bases)."""
 
     policy: MaskableActorCriticPolicy  # type: ignore[assignment]
-    default_rollout_buffers: ClassVar[tuple[type[RolloutBuffer], type[RolloutBuffer]]]
     _use_masking: bool = True
     _masking_env: VecEnv | None = None  # the env whose masks the rollout reads
     _action_masks: np.ndarray | None = None  # the masks of the step being taken
@@ -76,11 +75,7 @@ class MaskableMixin(ActorCriticAlgorithm):
                 f"`policy` must be one of {', '.join(self.policy_aliases)} or a subclass of sb3_pg.maskable.policies' "
                 f"(sb3-contrib's MaskableActorCriticPolicy taking SB3's use_sde argument); got {self.policy_class!r}"
             )
-        buffer_class = self.rollout_buffer_class
-        stores_masks = isinstance(buffer_class, type) and issubclass(buffer_class, self.default_rollout_buffers)
-        if buffer_class is not None and not stores_masks:
-            names = " or ".join(c.__name__ for c in self.default_rollout_buffers)
-            raise ValueError(f"`rollout_buffer_class` must store action masks: a subclass of {names}; got {buffer_class!r}")
+        self._check_rollout_buffer_class("store action masks")
 
     def _check_masking(self, env: VecEnv | None, use_masking: bool) -> None:
         """:raises ValueError: if masking is asked for and ``env`` has no ``action_masks()`` method"""

@@ -82,13 +82,11 @@ class _EpisodeMaskMixin:
         :param action_masks: the masks the actions were sampled under, one row per env; ``None``
             (masking switched off) stores all-valid masks
         """
-        if int(self.lengths.max()) == self.buffer_size:
-            self._grow()  # type: ignore[attr-defined]
+        super().add_step(*args, **kwargs)  # type: ignore[misc]
         masks = np.ones((self.n_envs, self.mask_dims), dtype=np.float32)
         if action_masks is not None:
             masks = np.asarray(action_masks, dtype=np.float32).reshape((self.n_envs, self.mask_dims))
-        self.action_masks[self.lengths, np.arange(self.n_envs)] = masks
-        super().add_step(*args, **kwargs)  # type: ignore[misc]
+        self.action_masks[self.lengths - 1, np.arange(self.n_envs)] = masks  # the rows the step was written to
 
     def _batch_arrays(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         mask, data = super()._batch_arrays()  # type: ignore[misc]

@@ -128,11 +128,7 @@ class RecurrentA2C(RecurrentMixin, A2C):
 
     def _check_common_arguments(self) -> None:
         super()._check_common_arguments()
-        buffer_class = self.rollout_buffer_class
-        stores_states = isinstance(buffer_class, type) and issubclass(buffer_class, self.default_rollout_buffers)
-        if buffer_class is not None and not stores_states:
-            names = " or ".join(c.__name__ for c in self.default_rollout_buffers)
-            raise ValueError(f"`rollout_buffer_class` must store LSTM states: a subclass of {names}; got {buffer_class!r}")
+        self._check_rollout_buffer_class("store LSTM states")
 
     def _extra_buffer_kwargs(self) -> dict[str, Any]:
         n_layers, hidden_size = self._lstm_shape()
@@ -211,7 +207,7 @@ class RecurrentReinforce(RecurrentMixin, Reinforce):
         length = int(rollout_data.time_index.max().item()) + 1
         return rollout_data.episode_index * length + rollout_data.time_index, length
 
-    def _padded(self, rollout_data: EpisodeBatchSamples, tensor: th.Tensor, index: th.Tensor, length: int) -> th.Tensor:
+    def _padded(self, tensor: th.Tensor, index: th.Tensor, length: int) -> th.Tensor:
         out = tensor.new_zeros((self.n_episodes * length, *tensor.shape[1:]))
         out[index] = tensor
         return out
@@ -221,9 +217,9 @@ class RecurrentReinforce(RecurrentMixin, Reinforce):
         index, length = self._episode_sequences(rollout_data)
         obs = rollout_data.observations
         if isinstance(obs, dict):
-            padded_obs: Any = {key: self._padded(rollout_data, value, index, length) for key, value in obs.items()}
+            padded_obs: Any = {key: self._padded(value, index, length) for key, value in obs.items()}
         else:
-            padded_obs = self._padded(rollout_data, obs, index, length)
+            padded_obs = self._padded(obs, index, length)
         starts = th.zeros(self.n_episodes * length, device=self.device)
         starts[th.arange(self.n_episodes, device=self.device) * length] = 1.0  # each episode from a zero state
         return padded_obs, starts, index, length
@@ -231,9 +227,7 @@ class RecurrentReinforce(RecurrentMixin, Reinforce):
     def _evaluate_actions(self, rollout_data: Any, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
         obs, starts, index, length = self._sequence_inputs(rollout_data)
         states = zero_states(self.policy, self.n_episodes, self.device)
-        values, log_prob, entropy = self.policy.evaluate_actions(
-            obs, self._padded(rollout_data, actions, index, length), states, starts
-        )
+        values, log_prob, entropy = self.policy.evaluate_actions(obs, self._padded(actions, index, length), states, starts)
         return values.flatten()[index], log_prob[index], None if entropy is None else entropy[index]
 
     def _batch_values(self, rollout_data: Any) -> th.Tensor:

@@ -113,7 +113,6 @@ class Reinforce(ActorCriticAlgorithm):
         "MultiInputPolicy": MultiInputPolicy,
     }
     rollout_buffer: EpisodicRolloutBuffer | DictEpisodicRolloutBuffer
-    # The rollout buffers used by default: for flat observations, for Dict observations
     default_rollout_buffers: ClassVar[tuple[type[RolloutBuffer], type[RolloutBuffer]]] = (
         EpisodicRolloutBuffer,
         DictEpisodicRolloutBuffer,
@@ -205,14 +204,7 @@ class Reinforce(ActorCriticAlgorithm):
                 raise ValueError(f"`critic_learning_rate` {no_critic}")
             if self.n_critic_updates != 1:
                 raise ValueError(f"`n_critic_updates` {no_critic}")
-        buffer_class = self.rollout_buffer_class
-        if buffer_class is not None and not (
-            isinstance(buffer_class, type) and issubclass(buffer_class, (EpisodicRolloutBuffer, DictEpisodicRolloutBuffer))
-        ):
-            raise ValueError(
-                "`rollout_buffer_class` must be a subclass of EpisodicRolloutBuffer or DictEpisodicRolloutBuffer "
-                f"(REINFORCE trains on complete episodes); got {buffer_class!r}"
-            )
+        self._check_rollout_buffer_class("hold complete episodes (REINFORCE trains on them)")
 
     def _setup_model(self) -> None:
         if self.rollout_buffer_class is None:
