@@ -26,12 +26,15 @@ Infos are built without a Python loop over the envs at steps where none finished
 Gymnasium info key marks get an entry.
 """
 
+import dataclasses
+import functools
 import time
 from collections.abc import Iterable
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
 from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import VecEnv
@@ -98,7 +101,7 @@ class GymnasiumVecEnv(_NativeVecEnv):
 
     def __init__(self, vector_env: gym.vector.VectorEnv, monitor: bool = True):
         autoreset_mode = AutoresetMode(vector_env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP))
-        if autoreset_mode != AutoresetMode.SAME_STEP and not _has_partial_reset(vector_env):
+        if autoreset_mode != AutoresetMode.SAME_STEP and not _is_gymnasium_sync_or_async(vector_env):
             raise ValueError(
                 f"`vector_env` ({type(vector_env).__name__}) resets finished envs at the next step and has no"
                 " partial reset (reset_mask), so SB3's auto-reset cannot be given exactly; use"
@@ -109,6 +112,8 @@ class GymnasiumVecEnv(_NativeVecEnv):
 
     def reset(self) -> VecEnvObs:
         seeds: Any = None if all(seed is None for seed in self._seeds) else list(self._seeds)
+        if seeds is not None and not _is_gymnasium_sync_or_async(self.vector_env):
+            seeds = seeds[0]  # an env's own vector implementation has one generator for all its envs
         options = self._options[0] if all(o == self._options[0] for o in self._options) and self._options[0] else None
         if any(self._options) and options is None:
             raise ValueError("GymnasiumVecEnv: set_options must give every env the same options")
@@ -156,13 +161,14 @@ class GymnasiumVecEnv(_NativeVecEnv):
     def _split_infos(self, infos: dict[str, Any], indices: Iterable[int] | None = None) -> list[dict[str, Any]]:
         """Gymnasium's dict of arrays (``key`` with its mask ``_key``) as SB3's list of dicts, one per env
         (or one per env of ``indices``)."""
-        chosen = list(range(self.num_envs)) if indices is None else [int(i) for i in indices]
+        chosen = range(self.num_envs) if indices is None else [int(i) for i in indices]
         split: list[dict[str, Any]] = [{} for _ in chosen]
+        keys = [key for key in infos if not key.startswith("_") and key not in ("final_obs", "final_info")]
+        if not keys:  # most steps: nothing to split
+            return split
         position = {env: k for k, env in enumerate(chosen)}
-        for key, value in infos.items():
-            if key.startswith("_") or key in ("final_obs", "final_info"):
-                continue
-            mask = infos.get(f"_{key}")
+        for key in keys:
+            value, mask = infos[key], infos.get(f"_{key}")
             marked = range(self.num_envs) if mask is None else np.flatnonzero(mask).tolist()
             for env in marked:
                 if env in position:
@@ -183,8 +189,13 @@ class GymnasiumVecEnv(_NativeVecEnv):
         envs = getattr(self.vector_env, "envs", None)  # SyncVectorEnv: each env at hand, as DummyVecEnv's
         if envs is not None:
             return [envs[i].get_wrapper_attr(attr_name) for i in chosen]
-        values = self._vector_method("get_attr")(attr_name)
-        return [values[i] for i in chosen]
+        if hasattr(self.vector_env, "get_attr"):
+            values = self.vector_env.get_attr(attr_name)
+            return [values[i] for i in chosen]
+        # An env's own vector implementation: one object for all its envs, as EnvPool's pools
+        if not hasattr(self.vector_env, attr_name):
+            raise AttributeError(f"{type(self.vector_env).__name__} has no attribute {attr_name!r}")
+        return [getattr(self.vector_env, attr_name) for _ in chosen]
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
         chosen = list(self._get_indices(indices))
@@ -211,9 +222,11 @@ class GymnasiumVecEnv(_NativeVecEnv):
         if self._monitor_wrapped(wrapper_class):
             return [True for _ in chosen]
         envs = getattr(self.vector_env, "envs", None)  # SyncVectorEnv
-        if envs is None:
-            return [False for _ in chosen]
-        return [_is_wrapped(envs[i], wrapper_class) for i in chosen]
+        if envs is not None:
+            return [_is_wrapped(envs[i], wrapper_class) for i in chosen]
+        # An env's own vector implementation cuts its episodes at its max_episode_steps, if it has one
+        limited = getattr(self.vector_env.unwrapped, "max_episode_steps", None) is not None
+        return [limited and issubclass(gym.wrappers.TimeLimit, wrapper_class) for _ in chosen]
 
     def _vector_method(self, name: str) -> Any:
         method = getattr(self.vector_env, name, None)
@@ -229,20 +242,29 @@ class EnvPoolVecEnv(_NativeVecEnv):
     :param pool: ``envpool.make(task_id, env_type="gymnasium", num_envs=N, ...)``
     :param monitor: add ``Monitor``'s episode statistics (``infos[i]["episode"]``) at each episode's end
 
-    Seeds: ``seed(s)`` reseeds env ``i`` with ``s + i`` at the next reset. EnvPool's envs are its own C++
-    implementations, so their episodes are not Gymnasium's step for step. Each env ends its episodes at
-    EnvPool's ``max_episode_steps`` (a time-limit truncation), so ``env_is_wrapped(TimeLimit)`` is
-    True; attributes other than the pool's (``spec``, ``render_mode``, ...) cannot be read per env.
+    Seeds: ``seed(s)`` reseeds env ``i`` with ``s + i`` at the next reset (EnvPool fixes seeds when it
+    makes a pool and ignores ``reset(seed=...)``, so the pool is made again, with the same options).
+    EnvPool's envs are its own C++ implementations, so their episodes are not Gymnasium's step for
+    step. Each env ends its episodes at EnvPool's ``max_episode_steps`` (a time-limit truncation), so
+    ``env_is_wrapped(TimeLimit)`` is True; attributes other than the pool's (``spec``,
+    ``render_mode``, ...) cannot be read per env.
     """
 
     def __init__(self, pool: Any, monitor: bool = True):
         self.pool = pool
+        self._fresh = True  # no reset yet: its envs are at the start of their seeds' streams
         super().__init__(pool.num_envs, pool.observation_space, pool.action_space, monitor)
         self._all_ids = np.arange(pool.num_envs, dtype=np.int32)
 
     def reset(self) -> VecEnvObs:
-        seeds = None if any(seed is None for seed in self._seeds) else [int(seed or 0) for seed in self._seeds]
-        observations, _ = self.pool.reset(self._all_ids, seed=seeds) if seeds else self.pool.reset(self._all_ids)
+        if not any(seed is None for seed in self._seeds):
+            seeds = [int(seed) for seed in self._seeds]  # type: ignore[arg-type]
+            # EnvPool ignores reset(seed=...): its seeds are fixed when a pool is made, so make it
+            # again, unless it was just made with these seeds
+            if not (self._fresh and seeds == _pool_seeds(self.pool)):
+                self.pool = _reseeded(self.pool, seeds)
+        observations, _ = self.pool.reset(self._all_ids)
+        self._fresh = False
         self._reset_seeds()
         self._reset_options()
         self.reset_infos = [{} for _ in range(self.num_envs)]
@@ -289,9 +311,26 @@ class EnvPoolVecEnv(_NativeVecEnv):
         return [self._monitor_wrapped(wrapper_class) or limited for _ in self._get_indices(indices)]
 
 
-def _has_partial_reset(vector_env: gym.vector.VectorEnv) -> bool:
-    """Whether ``reset(options={"reset_mask": ...})`` resets only the masked envs: Gymnasium's sync and
-    async vector envs (under any vector wrappers) do; an env's own vector implementation may ignore it."""
+def _pool_seeds(pool: Any) -> list[int]:
+    """The seeds of an EnvPool pool's envs (``seed + i``, unless it was made with one seed per env)."""
+    config = pool.config
+    return list(config["env_seed"]) or [config["seed"] + i for i in range(pool.num_envs)]
+
+
+def _reseeded(pool: Any, seeds: list[int]) -> Any:
+    """A new EnvPool pool as ``pool`` (same task, same options), env ``i`` seeded with ``seeds[i]``;
+    ``pool`` is closed."""
+    spec_class = type(pool.spec)
+    config = {**pool.config, "seed": seeds[0], "env_seed": seeds}
+    new_pool = type(pool)(spec_class(spec_class.gen_config(**config)))
+    pool.close()
+    return new_pool
+
+
+def _is_gymnasium_sync_or_async(vector_env: gym.vector.VectorEnv) -> bool:
+    """Whether ``vector_env`` is Gymnasium's sync or async vector env (under any vector wrappers): those
+    reset only the masked envs with ``reset(options={"reset_mask": ...})`` and take one seed per env;
+    an env's own vector implementation may ignore the mask and has one generator."""
     while isinstance(vector_env, gym.vector.VectorWrapper):
         vector_env = vector_env.env
     return isinstance(vector_env, gym.vector.SyncVectorEnv | gym.vector.AsyncVectorEnv)
@@ -326,23 +365,102 @@ def _where(mask: np.ndarray, new: VecEnvObs, old: VecEnvObs) -> VecEnvObs:
     return np.where(shaped, new, old)
 
 
+class CartPoleSameStepVectorEnv(CartPoleVectorEnv):
+    """
+    Gymnasium's own vector CartPole (``CartPoleVectorEnv``: every env stepped as one array operation)
+    in the ``SAME_STEP`` autoreset mode, so that :class:`GymnasiumVecEnv` can give it SB3's semantics.
+
+    Gymnasium's version resets a finished env at the *next* step (``NEXT_STEP``: that step ignores
+    its action and returns the new episode's first observation with reward 0) and has no partial
+    reset. Here the finished envs are reset within the step that finishes them, with the same
+    draw Gymnasium's version makes one step later (uniform in ``[low, high]`` from the vector env's
+    generator); their last observations are ``infos["final_obs"]``, masked by ``infos["_final_obs"]``,
+    as Gymnasium's sync vector env gives them in this mode. The dynamics, rewards, terminations and
+    time-limit truncations are Gymnasium's, unchanged.
+    """
+
+    metadata = {**CartPoleVectorEnv.metadata, "autoreset_mode": AutoresetMode.SAME_STEP}  # noqa: RUF012 (Gymnasium's)
+
+    def step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        observations, rewards, terminations, truncations, infos = super().step(action)
+        dones = terminations | truncations
+        if not dones.any():
+            return observations, rewards, terminations, truncations, infos
+        assert self.state is not None
+        final_obs = np.full(self.num_envs, None, dtype=object)
+        for i in np.flatnonzero(dones):
+            final_obs[i] = observations[i].copy()
+        self.state[:, dones] = self.np_random.uniform(low=self.low, high=self.high, size=(4, int(dones.sum())))
+        self.steps[dones] = 0
+        self.prev_done[:] = False  # reset already: the next step is a real step for every env
+        observations[dones] = self.state[:, dones].T
+        infos = {**infos, "final_obs": final_obs, "_final_obs": dones, "final_info": {}, "_final_info": dones}
+        return observations, rewards, terminations, truncations, infos
+
+
+# Envs' own vector implementations that reset at the next step, and their same-step versions
+SAME_STEP_VECTOR_ENVS: dict[str, Any] = {
+    "gymnasium.envs.classic_control.cartpole:CartPoleVectorEnv": CartPoleSameStepVectorEnv,
+}
+
+
+def _native_vector_env_problem(env_id: str) -> str | None:
+    """Why ``env_id`` has no vector implementation that can give SB3's auto-reset, or None if it has one."""
+    entry_point = gym.spec(env_id).vector_entry_point
+    if entry_point is None:
+        return f"{env_id!r} has no vector implementation of its own (vector_entry_point)"
+    creator: Any = entry_point
+    if isinstance(entry_point, str):
+        try:
+            creator = SAME_STEP_VECTOR_ENVS.get(entry_point) or gym.envs.registration.load_env_creator(entry_point)
+        except ImportError as error:
+            return f"{env_id!r}'s vector implementation cannot be imported ({error})"
+    metadata = getattr(creator, "metadata", {})
+    if AutoresetMode(metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)) != AutoresetMode.SAME_STEP:
+        return f"{env_id!r}'s vector implementation resets finished envs at the next step, with no partial reset"
+    return None
+
+
+def make_native_vector_env(env_id: str, n_envs: int, **env_kwargs: Any) -> gym.vector.VectorEnv:
+    """
+    ``env_id``'s own vector implementation (``gym.make_vec(..., vectorization_mode=
+    "vector_entry_point")``), in its same-step version where it resets at the next step
+    (:data:`SAME_STEP_VECTOR_ENVS`).
+
+    :raises ValueError: naming ``env_id`` if it has no vector implementation that can give SB3's
+        auto-reset
+    """
+    problem = _native_vector_env_problem(env_id)
+    if problem is not None:
+        raise ValueError(f"`env`: {problem}, so SB3's auto-reset cannot be given exactly; use the sync or async mode")
+    spec = gym.spec(env_id)
+    if isinstance(spec.vector_entry_point, str) and spec.vector_entry_point in SAME_STEP_VECTOR_ENVS:
+        spec = dataclasses.replace(spec, vector_entry_point=SAME_STEP_VECTOR_ENVS[spec.vector_entry_point])
+    return gym.make_vec(spec, num_envs=n_envs, vectorization_mode="vector_entry_point", **env_kwargs)
+
+
 def make_gymnasium_vec_env(
     env_id: str,
     n_envs: int,
     seed: int | None = None,
     vectorization_mode: str = "sync",
     env_kwargs: dict[str, Any] | None = None,
+    monitor: bool = True,
 ) -> GymnasiumVecEnv:
     """
     ``gym.make_vec`` wrapped for SB3, seeded as ``make_vec_env`` seeds (env ``i`` with ``seed + i``).
 
     :param vectorization_mode: ``"vector_entry_point"`` (the env's own vector implementation, where it
-        has one), ``"sync"`` or ``"async"`` (one process per env)
+        has one that can give SB3's auto-reset: :func:`make_native_vector_env`; it has one generator
+        for all its envs, seeded with ``seed``), ``"sync"`` or ``"async"`` (one process per env)
     """
     if vectorization_mode not in VECTORIZATION_MODES:
         raise ValueError(f"`vectorization_mode` must be one of {', '.join(VECTORIZATION_MODES)}; got {vectorization_mode!r}")
-    vector_env = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode=vectorization_mode, **(env_kwargs or {}))
-    env = GymnasiumVecEnv(vector_env)
+    if vectorization_mode == "vector_entry_point":
+        vector_env = make_native_vector_env(env_id, n_envs, **(env_kwargs or {}))
+    else:
+        vector_env = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode=vectorization_mode, **(env_kwargs or {}))
+    env = GymnasiumVecEnv(vector_env, monitor)
     if seed is not None:
         env.seed(seed)
     return env
@@ -351,8 +469,12 @@ def make_gymnasium_vec_env(
 def check_vec_env(option: str, kind: str, env_id: str) -> None:
     """
     :raises ValueError: naming ``option`` if ``kind`` cannot make ``env_id`` (EnvPool missing, or
-        without that env), before any work
+        without that env; no native vector implementation), before any work
     """
+    if kind == "gymnasium-native":
+        problem = _native_vector_env_problem(env_id)
+        if problem is not None:
+            raise ValueError(f"argument {option}: gymnasium-native: {problem}; use gymnasium or gymnasium-async")
     if kind != "envpool":
         return
     try:
@@ -363,9 +485,14 @@ def check_vec_env(option: str, kind: str, env_id: str) -> None:
         raise ValueError(f"argument {option}: EnvPool has no env {env_id!r}")
 
 
-def make_envpool_vec_env(env_id: str, n_envs: int, seed: int | None = None, **envpool_kwargs: Any) -> EnvPoolVecEnv:
+def make_envpool_vec_env(
+    env_id: str, n_envs: int, seed: int | None = None, monitor: bool = True, **envpool_kwargs: Any
+) -> EnvPoolVecEnv:
     """
     An EnvPool pool for ``env_id`` wrapped for SB3, seeded as ``make_vec_env`` seeds.
+
+    :param monitor: add ``Monitor``'s episode statistics (:class:`EnvPoolVecEnv`)
+    :param envpool_kwargs: ``envpool.make``'s options (``max_episode_steps``, ...)
 
     :raises ImportError: without EnvPool (``pip install "sb3-pg[envpool]"``)
     """
@@ -376,21 +503,32 @@ def make_envpool_vec_env(env_id: str, n_envs: int, seed: int | None = None, **en
     if env_id not in envpool.list_all_envs():
         raise ValueError(f"EnvPool has no env {env_id!r}")
     pool = envpool.make(env_id, env_type="gymnasium", num_envs=n_envs, seed=0 if seed is None else seed, **envpool_kwargs)
-    env = EnvPoolVecEnv(pool)
+    env = EnvPoolVecEnv(pool, monitor)
     if seed is not None:
         env.seed(seed)
     return env
 
 
-VEC_ENV_KINDS = ("dummy", "subproc", "gymnasium", "gymnasium-async", "envpool")
+VEC_ENV_KINDS = ("dummy", "subproc", "gymnasium", "gymnasium-async", "gymnasium-native", "envpool")
+_GYMNASIUM_MODES = {"gymnasium": "sync", "gymnasium-async": "async", "gymnasium-native": "vector_entry_point"}
 
 
-def make_vec_env_of(kind: str, env_id: str, n_envs: int, seed: int | None = None) -> VecEnv:
+def make_vec_env_of(
+    kind: str,
+    env_id: str,
+    n_envs: int,
+    seed: int | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    monitor: bool = True,
+) -> VecEnv:
     """
-    ``n_envs`` copies of ``env_id`` in the ``VecEnv`` of ``kind``, each seeded as ``make_vec_env`` seeds:
+    ``n_envs`` copies of ``env_id`` in the ``VecEnv`` of ``kind``, each seeded as ``make_vec_env`` seeds,
+    made with ``env_kwargs`` and with ``Monitor``'s episode statistics unless ``monitor`` is False:
 
     - ``"dummy"``, ``"subproc"``: SB3's ``DummyVecEnv`` / ``SubprocVecEnv`` (with ``Monitor``), as RL Zoo's ``--vec-env``;
     - ``"gymnasium"``, ``"gymnasium-async"``: Gymnasium's sync / async vector env (:class:`GymnasiumVecEnv`);
+    - ``"gymnasium-native"``: the env's own vector implementation, all envs stepped as one array
+      operation (CartPole-v1: :class:`CartPoleSameStepVectorEnv`), seeded with one generator;
     - ``"envpool"``: EnvPool's C++ envs (:class:`EnvPoolVecEnv`).
     """
     if kind not in VEC_ENV_KINDS:
@@ -399,7 +537,12 @@ def make_vec_env_of(kind: str, env_id: str, n_envs: int, seed: int | None = None
         from stable_baselines3.common.env_util import make_vec_env
         from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
-        return make_vec_env(env_id, n_envs=n_envs, seed=seed, vec_env_cls=SubprocVecEnv if kind == "subproc" else DummyVecEnv)
+        vec_env_cls = SubprocVecEnv if kind == "subproc" else DummyVecEnv
+        if monitor:
+            return make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs, vec_env_cls=vec_env_cls)
+        vec_env = vec_env_cls([functools.partial(gym.make, env_id, **(env_kwargs or {})) for _ in range(n_envs)])
+        vec_env.seed(seed)
+        return vec_env
     if kind == "envpool":
-        return make_envpool_vec_env(env_id, n_envs, seed)
-    return make_gymnasium_vec_env(env_id, n_envs, seed, "async" if kind == "gymnasium-async" else "sync")
+        return make_envpool_vec_env(env_id, n_envs, seed, monitor, **(env_kwargs or {}))
+    return make_gymnasium_vec_env(env_id, n_envs, seed, _GYMNASIUM_MODES[kind], env_kwargs, monitor)

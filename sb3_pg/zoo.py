@@ -5,6 +5,10 @@ and converter registries (``rl_zoo3.hyperparams_opt``) must be filled before its
 ``enjoy()`` parses arguments (``--algo`` choices are fixed then). :func:`register` fills them; the
 samplers and converters are ``tuning/``'s search spaces. RL Zoo turns ``lin_<x>`` strings into
 schedules only for a few keys; :class:`ZooExperimentManager` does it for ``critic_learning_rate`` too.
+RL Zoo's ``--vec-env`` takes ``dummy`` or ``subproc``; ``sb3-pg zoo train --vec-env`` also takes our
+native vector envs (``gymnasium``, ``gymnasium-async``, ``gymnasium-native``, ``envpool``: see
+:mod:`sb3_pg.vec_envs`), which :class:`ZooExperimentManager` gives the training envs (evaluation
+stays on RL Zoo's ``DummyVecEnv``), with ``VecMonitor`` writing RL Zoo's ``monitor.csv``.
 
 Config files are read with ``yaml.safe_load`` and ``policy_kwargs`` strings (which RL Zoo ``eval``-s)
 are parsed here with :func:`parse_policy_kwargs`, which accepts only literals, ``dict(...)`` and
@@ -12,12 +16,14 @@ are parsed here with :func:`parse_policy_kwargs`, which accepts only literals, `
 """
 
 import ast
+import functools
 import importlib.resources
 import inspect
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import rl_zoo3
@@ -27,6 +33,7 @@ from rl_zoo3 import hyperparams_opt
 from rl_zoo3.exp_manager import ExperimentManager
 from rl_zoo3.utils import linear_schedule
 from stable_baselines3.common.callbacks import EvalCallback
+from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 from torch import nn
 
 from sb3_pg.a2c import A2C
@@ -34,6 +41,7 @@ from sb3_pg.evaluation import eval_callback_class
 from sb3_pg.maskable import MaskableA2C, MaskableReinforce
 from sb3_pg.recurrent import RecurrentA2C, RecurrentReinforce
 from sb3_pg.reinforce import Reinforce
+from sb3_pg.vec_envs import VEC_ENV_KINDS, check_vec_env, make_vec_env_of
 
 # Our algorithms by their RL Zoo name (also the name of their zoo_configs/ file)
 OUR_ALGOS: dict[str, type[Reinforce] | type[A2C]] = {
@@ -245,9 +253,42 @@ def validate_config(algo: str, path: Path | str, build: bool = True) -> dict[str
     return config
 
 
+# The --vec-env kinds RL Zoo does not have: ZooExperimentManager makes them
+NATIVE_VEC_ENVS = tuple(kind for kind in VEC_ENV_KINDS if kind not in ("dummy", "subproc"))
+
+
+def _native_vec_env(
+    kind: str, env_id: str, env_kwargs: dict[str, Any], log_dir: str | None, env_fns: list[Callable[[], gym.Env]]
+) -> VecEnv:
+    """A ``vec_env_cls`` for SB3's ``make_vec_env``: ``len(env_fns)`` envs of ``kind`` (the per-env
+    constructors are not needed), with ``VecMonitor`` writing ``log_dir/vec.monitor.csv``."""
+    env = make_vec_env_of(kind, env_id, len(env_fns), env_kwargs=env_kwargs, monitor=False)
+    return VecMonitor(env, os.path.join(log_dir, "vec") if log_dir else None)
+
+
 class ZooExperimentManager(ExperimentManager):
-    """RL Zoo's experiment manager, with ``lin_<x>`` schedules for our extra learning rate too, and
-    evaluations under the env's action masks for our maskable algorithms."""
+    """RL Zoo's experiment manager, with ``lin_<x>`` schedules for our extra learning rate too,
+    evaluations under the env's action masks for our maskable algorithms, and training envs of
+    :data:`native_vec_env` when it is set."""
+
+    #: the training envs' kind (one of :data:`NATIVE_VEC_ENVS`), set by ``sb3-pg zoo train --vec-env``;
+    #: None: RL Zoo's own (``dummy`` or ``subproc``)
+    native_vec_env: ClassVar[str | None] = None
+
+    def create_envs(self, n_envs: int, eval_env: bool = False, no_log: bool = False) -> VecEnv:
+        kind = self.native_vec_env
+        if kind is None or eval_env:
+            return super().create_envs(n_envs, eval_env, no_log)
+        if self.env_wrapper is not None:
+            raise ValueError(f"--vec-env {kind}: the config's env_wrapper wraps single envs; use --vec-env dummy or subproc")
+        log_dir = None if no_log else self.save_path
+        # RL Zoo's create_envs goes on as always (normalization, frame stacking, ...) on our VecEnv
+        saved = self.vec_env_class
+        self.vec_env_class = functools.partial(_native_vec_env, kind, self.env_name.gym_id, self.env_kwargs, log_dir)  # type: ignore[assignment]
+        try:
+            return super().create_envs(n_envs, eval_env, no_log)
+        finally:
+            self.vec_env_class = saved
 
     def create_callbacks(self) -> None:
         super().create_callbacks()
@@ -304,6 +345,16 @@ def zoo_main(argv: list[str]) -> int:
     command, rest = argv[0], list(argv[1:])
     register()
     algo = _option(rest, "--algo")
+    vec_env = _option(rest, "--vec-env")
+    if command == "train" and vec_env in NATIVE_VEC_ENVS:
+        try:
+            check_vec_env("--vec-env", vec_env, _option(rest, "--env") or "CartPole-v1")
+        except ValueError as error:
+            print(f"sb3-pg zoo: error: {error}", file=sys.stderr)
+            return 2
+        rest = _with_option(rest, "--vec-env", "dummy")  # RL Zoo's parser knows dummy and subproc only
+    else:
+        vec_env = None
     if command == "train" and algo in OUR_ALGOS:
         conf = _option(rest, "--conf-file", "-conf")
         if conf is None:
@@ -324,10 +375,12 @@ def zoo_main(argv: list[str]) -> int:
     module = importlib.import_module(f"rl_zoo3.{command}")
     saved_argv = sys.argv
     sys.argv = [f"rl_zoo3.{command}", *rest]
+    ZooExperimentManager.native_vec_env = vec_env
     try:
         getattr(module, command)()
     finally:
         sys.argv = saved_argv
+        ZooExperimentManager.native_vec_env = None
     return 0
 
 
@@ -358,6 +411,17 @@ def _values(argv: list[str], *names: str) -> list[str]:
                 values.append(value)
             return values
     return []
+
+
+def _with_option(argv: list[str], name: str, value: str) -> list[str]:
+    """``argv`` with the value of ``name`` (``--name value`` or ``--name=value``) replaced."""
+    replaced = list(argv)
+    for i, arg in enumerate(replaced):
+        if arg == name and i + 1 < len(replaced):
+            replaced[i + 1] = value
+        elif arg.startswith(f"{name}="):
+            replaced[i] = f"{name}={value}"
+    return replaced
 
 
 def _option(argv: list[str], *names: str) -> str | None:

@@ -11,7 +11,13 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_pg import A2C, Reinforce
-from sb3_pg.vec_envs import GymnasiumVecEnv, make_gymnasium_vec_env
+from sb3_pg.vec_envs import (
+    CartPoleSameStepVectorEnv,
+    GymnasiumVecEnv,
+    check_vec_env,
+    make_gymnasium_vec_env,
+    make_vec_env_of,
+)
 
 
 def _rollout(env, n_steps: int, seed: int = 0):
@@ -91,6 +97,62 @@ def test_a_vector_env_without_partial_reset_is_refused():
         make_gymnasium_vec_env("CartPole-v1", 2, vectorization_mode="threads")
 
 
+def test_native_cartpole_is_gymnasiums_with_each_reset_step_taken_at_the_end_of_the_episode():
+    """One env, the same seed and actions: Gymnasium's NEXT_STEP CartPole with its reset steps (action
+    ignored, reward 0) removed is our same-step one, draw for draw."""
+    ours = CartPoleSameStepVectorEnv(num_envs=1, max_episode_steps=15)
+    theirs = gym.make_vec("CartPole-v1", 1, vectorization_mode="vector_entry_point", max_episode_steps=15)
+    obs, _ = ours.reset(seed=3)
+    their_obs, _ = theirs.reset(seed=3)
+    np.testing.assert_array_equal(obs, their_obs)
+    actions = np.random.default_rng(0).integers(2, size=400)
+    ends = {"terminated": 0, "truncated": 0}
+    for action in actions:
+        obs, reward, terminated, truncated, info = ours.step(np.array([action]))
+        their_obs, their_reward, their_terminated, their_truncated, _ = theirs.step(np.array([action]))
+        assert (reward, terminated, truncated) == (their_reward, their_terminated, their_truncated)
+        if terminated[0] or truncated[0]:
+            ends["terminated" if terminated[0] else "truncated"] += 1
+            assert info["_final_obs"][0]
+            np.testing.assert_array_equal(info["final_obs"][0], their_obs[0])  # Gymnasium's last observation
+            their_obs, their_reward, *_ = theirs.step(np.array([1 - action]))  # its reset step
+            assert their_reward[0] == 0.0
+        else:
+            assert "final_obs" not in info
+        np.testing.assert_array_equal(obs, their_obs)
+    assert ends["terminated"] > 3 and ends["truncated"] > 3
+
+
+def test_native_cartpole_gives_sb3s_semantics_and_reproduces_runs():
+    def rollout(seed):
+        env = make_vec_env_of("gymnasium-native", "CartPole-v1", 64, seed=seed)
+        return _rollout(env, 600, seed)
+
+    record = rollout(0)
+    lengths, truncated = [], []
+    for obs, rewards, _, ends in record[1:]:
+        assert (rewards == 1.0).all()  # no reset step: every step is a real one
+        for i, terminal, was_truncated, episode_return, length, _ in ends:
+            assert (np.abs(obs[i]) <= 0.05).all()  # the new episode's first observation
+            assert was_truncated == (length == 500) and episode_return == length
+            # a termination leaves the pole or the cart out of bounds
+            assert was_truncated or abs(terminal[2]) > 12 * 2 * np.pi / 360 or abs(terminal[0]) > 2.4
+            lengths.append(length)
+            truncated.append(was_truncated)
+    assert len(lengths) > 100 and not all(truncated)
+    _assert_same(record, rollout(0))
+    with pytest.raises(AssertionError):
+        _assert_same(record, rollout(1))
+
+
+def test_native_vector_envs_that_cannot_give_sb3s_semantics_are_refused():
+    with pytest.raises(ValueError, match="argument --vec-env: gymnasium-native: 'Pendulum-v1' has no vector implementation"):
+        check_vec_env("--vec-env", "gymnasium-native", "Pendulum-v1")
+    with pytest.raises(ValueError, match="'Pendulum-v1' has no vector implementation"):
+        make_gymnasium_vec_env("Pendulum-v1", 2, vectorization_mode="vector_entry_point")
+    check_vec_env("--vec-env", "gymnasium-native", "CartPole-v1")
+
+
 def test_attributes_and_methods():
     env = make_gymnasium_vec_env("CartPole-v1", 2, seed=0)
     assert env.get_attr("spec")[0].id == "CartPole-v1"
@@ -105,8 +167,9 @@ def test_attributes_and_methods():
 @pytest.mark.parametrize(
     "algo, kwargs", [(A2C, {}), (A2C, {"exact_rollouts": True}), (Reinforce, {"n_episodes": 4}), (SB3_A2C, {})]
 )
-def test_algorithms_train_evaluate_and_save_through_it(algo, kwargs, tmp_path):
-    env = VecNormalize(make_gymnasium_vec_env("CartPole-v1", 4, seed=0))
+@pytest.mark.parametrize("mode", ["sync", "vector_entry_point"])
+def test_algorithms_train_evaluate_and_save_through_it(algo, kwargs, mode, tmp_path):
+    env = VecNormalize(make_gymnasium_vec_env("CartPole-v1", 4, seed=0, vectorization_mode=mode))
     model = algo("MlpPolicy", env, seed=0, **kwargs).learn(2_000)
     assert model.ep_info_buffer and model.num_timesteps >= 2_000  # rollout/ep_rew_mean comes from the episode infos
     eval_env = VecNormalize(make_gymnasium_vec_env("CartPole-v1", 1, seed=100), training=False, norm_reward=False)
@@ -151,9 +214,13 @@ def test_envpool_gives_sb3_semantics(env_id, n_steps, limit):
         obs = new_obs
     assert ends > 0 and obs.shape == (3, *env.observation_space.shape)
     assert env.env_is_wrapped(gym.wrappers.TimeLimit) == [True] * 3
-    # Same seed, same episodes
-    again = make_envpool_vec_env(env_id, 3, seed=0)
-    np.testing.assert_array_equal(make_envpool_vec_env(env_id, 3, seed=0).reset(), again.reset())
+    # seed(s) reseeds env i with s + i, as make_vec_env does (EnvPool itself ignores reset(seed=...))
+    env.seed(5)
+    reseeded = env.reset()
+    np.testing.assert_array_equal(reseeded, make_envpool_vec_env(env_id, 3, seed=5).reset())
+    np.testing.assert_array_equal(reseeded[1], make_envpool_vec_env(env_id, 1, seed=6).reset()[0])
+    assert not np.array_equal(reseeded, make_envpool_vec_env(env_id, 3, seed=0).reset())
+    assert env.pool.config["max_episode_steps"] == limit  # the pool's options are kept
     env.close()
 
 
@@ -164,3 +231,17 @@ def test_envpool_trains_every_algorithm():
     for algo in (A2C, Reinforce, SB3_A2C):
         model = algo("MlpPolicy", make_envpool_vec_env("CartPole-v1", 4, seed=0), seed=0).learn(1_500)
         assert model.ep_info_buffer
+
+
+@pytest.mark.parametrize("kind", ["dummy", "gymnasium", "gymnasium-native", "envpool"])
+@pytest.mark.parametrize("monitor", [True, False])
+def test_every_kind_with_or_without_monitor_statistics_and_env_kwargs(kind, monitor):
+    if kind == "envpool":
+        _envpool_or_skip()
+    env = make_vec_env_of(kind, "CartPole-v1", 2, seed=0, env_kwargs={"max_episode_steps": 7}, monitor=monitor)
+    env.reset()
+    for _ in range(7):
+        _, _, dones, infos = env.step(np.zeros(2, dtype=np.int64))
+    assert dones.all() and all(info["TimeLimit.truncated"] for info in infos)  # the env_kwargs limit
+    assert all(("episode" in info) == monitor for info in infos)
+    env.close()

@@ -65,6 +65,42 @@ def test_sb3_algorithms_through_the_same_command(tmp_path):
     assert (tmp_path / "a2c" / "CartPole-v1_1" / "CartPole-v1.zip").exists()
 
 
+@pytest.mark.parametrize("algo", ["pg_a2c", "reinforce", "a2c"])
+def test_train_on_a_native_vector_env(algo, tmp_path, monkeypatch):
+    """``--vec-env gymnasium-native``: RL Zoo's run, its training envs our adapter (RL Zoo's parser knows
+    dummy and subproc only), VecMonitor writing the monitor file, evaluation on RL Zoo's DummyVecEnv."""
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
+
+    from sb3_pg.vec_envs import GymnasiumVecEnv
+
+    made = []
+    create_envs = ZooExperimentManager.create_envs
+
+    def spy(self, n_envs, eval_env=False, no_log=False):
+        env = create_envs(self, n_envs, eval_env, no_log)
+        made.append((eval_env, env))
+        return env
+
+    monkeypatch.setattr(ZooExperimentManager, "create_envs", spy)
+    argv = ["--algo", algo, "--env", "CartPole-v1", "-n", "2000", "-f", str(tmp_path), "--eval-freq", "1000"]
+    assert _zoo("train", *argv, "--eval-episodes", "2", "--vec-env", "gymnasium-native", "--seed", "0") == 0
+    training = [env for is_eval, env in made if not is_eval]
+    evaluation = [env for is_eval, env in made if is_eval]
+    assert training and all(isinstance(env, VecMonitor) and isinstance(env.venv, GymnasiumVecEnv) for env in training)
+    assert evaluation and all(isinstance(env, DummyVecEnv) for env in evaluation)
+    run = tmp_path / algo / "CartPole-v1_1"
+    assert (run / "CartPole-v1.zip").exists() and (run / "evaluations.npz").exists()
+    assert len((run / "vec.monitor.csv").read_text().splitlines()) > 10  # the episodes' rows
+    assert ZooExperimentManager.native_vec_env is None  # put back after the run
+
+
+def test_native_vector_env_that_cannot_be_made_exits_2(tmp_path, capsys):
+    argv = ["--algo", "pg_a2c", "--env", "Pendulum-v1", "-n", "100", "-f", str(tmp_path), "--vec-env", "gymnasium-native"]
+    assert _zoo("train", *argv) == 2
+    assert "argument --vec-env: gymnasium-native: 'Pendulum-v1' has no vector implementation" in capsys.readouterr().err
+    assert not (tmp_path / "pg_a2c").exists()
+
+
 def test_optimize_then_reload_a_trial(tmp_path):
     storage = str(tmp_path / "study.log")  # RL Zoo opens .log paths as a journal file
     common = ["--algo", "pg_a2c", "--env", "CartPole-v1", "-f", str(tmp_path / "logs"), "--storage", storage]

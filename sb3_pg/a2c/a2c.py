@@ -11,7 +11,8 @@ from sb3_pg.a2c.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 from sb3_pg.common.buffers import CRITIC_TARGETS, CriticTargetMixin, PGDictRolloutBuffer, PGRolloutBuffer
 from sb3_pg.common.episode_buffer import DictEpisodicRolloutBuffer, EpisodicRolloutBuffer
 from sb3_pg.common.fast_optim import explained_variance
-from sb3_pg.common.on_policy import ActorCriticAlgorithm, one_torch_thread_for_small_cpu_networks
+from sb3_pg.common.on_policy import ActorCriticAlgorithm
+from sb3_pg.common.threads import one_torch_thread_for_small_cpu_networks
 from sb3_pg.common.validation import check_bool, check_buffer_kwargs, check_choice, check_positive, check_range
 
 SelfA2C = TypeVar("SelfA2C", bound="A2C")

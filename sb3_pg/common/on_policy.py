@@ -2,8 +2,6 @@
 fast forward pass), and an optional critic with its own optimizer and learning-rate schedule, saved
 and logged."""
 
-import functools
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,6 +21,7 @@ from torch.nn import functional as F
 from sb3_pg.common.fast_forward import FastForward
 from sb3_pg.common.fast_optim import clip_grad_norm, optimizer_step, zero_grad
 from sb3_pg.common.numpy_actor import NumpyActor
+from sb3_pg.common.threads import one_blas_thread
 from sb3_pg.common.validation import (
     check_bool,
     check_choice,
@@ -87,32 +86,6 @@ def split_actor_critic_parameters(policy: ActorCriticPolicy) -> tuple[list[th.nn
     actor = [p for p, is_critic in zip(params, critic_only, strict=True) if not is_critic]
     critic = [p for p, is_critic in zip(params, critic_only, strict=True) if is_critic]
     return actor, critic
-
-
-def one_torch_thread_for_small_cpu_networks(train: Callable[[Any], None]) -> Callable[[Any], None]:
-    """
-    Run an algorithm's ``train`` on one torch thread when its policy is a small CPU network (no
-    convolution), restoring the user's ``torch.get_num_threads()`` right after: their setting holds
-    everywhere else, callbacks included.
-
-    Why: with torch's default of one thread per core, the training step's matrix products go to
-    MKL's OpenMP threads, which gain nothing on matrices this small and, when the cores are busy
-    with other work, wait for each other at every product: README's Quick start took several times
-    longer on a busy 2-core machine (README, "Threads"; ``benchmarks/quick_start.py``).
-    """
-
-    @functools.wraps(train)
-    def wrapper(self: "ActorCriticAlgorithm") -> None:
-        saved = th.get_num_threads()
-        if saved == 1 or not self._small_cpu_networks():
-            return train(self)
-        th.set_num_threads(1)
-        try:
-            return train(self)
-        finally:
-            th.set_num_threads(saved)
-
-    return wrapper
 
 
 def docstring_with_parameters_of(base: type, summary: str) -> str:
@@ -309,6 +282,14 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         # Rebuilt from the policy by _setup_model and on first use
         return [*super()._excluded_save_params(), "_actor_params", "_critic_params", "_fast"]
 
+    def _update_info_buffer(self, infos: list[dict[str, Any]], dones: np.ndarray | None = None) -> None:
+        """SB3's, over the envs whose info holds anything (SB3 reads only an info's ``episode`` and
+        ``is_success``): the same records, without looking into every env's empty info at every step,
+        which costs as much as the step itself with hundreds of envs."""
+        filled = [i for i, info in enumerate(infos) if info]
+        if filled:
+            super()._update_info_buffer([infos[i] for i in filled], None if dones is None else np.asarray(dones)[filled])
+
     def _update_current_progress_remaining(self, num_timesteps: int, total_timesteps: int) -> None:
         """SB3's progress, clamped to [0, 1]: a last rollout that runs past ``total_timesteps`` (REINFORCE
         finishing its episodes) must not turn a schedule negative (gradient ascent on the loss)."""
@@ -341,7 +322,8 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         return self._fast_paths()[2]
 
     def _small_cpu_networks(self) -> bool:
-        """Whether the policy runs on the CPU with no convolution (see :func:`one_torch_thread_for_small_cpu_networks`)."""
+        """Whether the policy runs on the CPU with no convolution (see
+        :func:`~sb3_pg.common.threads.one_torch_thread_for_small_cpu_networks`)."""
         # Once per update: a walk over a few modules, cheaper than keeping it in step with the policy
         convolutions = (th.nn.Conv1d, th.nn.Conv2d, th.nn.Conv3d)
         return self.device.type == "cpu" and not any(isinstance(m, convolutions) for m in self.policy.modules())
@@ -441,7 +423,22 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         :param n_rollout_steps: Number of experiences to collect per environment
         :return: True if function returned with at least `n_rollout_steps`
             collected, False if callback terminated rollout prematurely.
+
+        With the NumPy actor, NumPy's BLAS runs on one thread during the rollout (callbacks called
+        from it included), and the user's setting is put back after it (:mod:`sb3_pg.common.threads`).
         """
+        if self._numpy_actor() is None:
+            return self._collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)
+        with one_blas_thread():
+            return self._collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)
+
+    def _collect_rollouts(
+        self,
+        env: VecEnv,
+        callback: BaseCallback,
+        rollout_buffer: RolloutBuffer,
+        n_rollout_steps: int,
+    ) -> bool:
         assert self._last_obs is not None, "No previous observation was provided"
         # Switch to eval mode (this affects batch norm / dropout)
         self._set_training_mode(False)

@@ -11,8 +11,9 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from sb3_pg.common.episode_buffer import DictEpisodicRolloutBuffer, EpisodeBatchSamples, EpisodicRolloutBuffer
 from sb3_pg.common.episode_limit import check_episode_limit, with_episode_limit
 from sb3_pg.common.fast_optim import explained_variance
-from sb3_pg.common.on_policy import ActorCriticAlgorithm, one_torch_thread_for_small_cpu_networks
+from sb3_pg.common.on_policy import ActorCriticAlgorithm
 from sb3_pg.common.returns import leave_one_out_mean
+from sb3_pg.common.threads import one_torch_thread_for_small_cpu_networks
 from sb3_pg.common.validation import check_bool, check_buffer_kwargs, check_choice, check_positive_int
 from sb3_pg.reinforce.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 
