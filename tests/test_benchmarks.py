@@ -3,27 +3,37 @@
 import sys
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from benchmarks import throughput
+from benchmarks import solve_time, throughput
 
 
-def test_throughput_measures_every_case(monkeypatch):
+def test_throughput_measures_every_case_of_every_vec_env(monkeypatch):
     monkeypatch.setattr(throughput, "steps_per_repetition", lambda n_envs: 200)
     monkeypatch.setattr(throughput, "peak_memory_mb", lambda *args: 1.0)
-    result = throughput.run("CartPole-v1", n_envs=2, repetitions=2)
-    assert set(result["rates"]) == set(throughput.CASES)
-    for case in throughput.CASES:
-        assert len(result["rates"][case]) == 2 and all(rate > 0 for rate in result["rates"][case])
-        # time outside the env: positive, and less than the whole step
-        for rate, outside_env in zip(result["rates"][case], result["framework_us_per_step"][case], strict=True):
-            assert 0 < outside_env < 1e6 / rate
-    table = throughput.table([result])
-    assert all(f"| {case} |" in table for case in throughput.CASES)
+    results = throughput.run("CartPole-v1", n_envs=2, repetitions=2, kinds=("dummy", "gymnasium-native"))
+    assert [result["vec_env"] for result in results] == ["dummy", "gymnasium-native"]
+    for result in results:
+        assert set(result["rates"]) == set(throughput.CASES)
+        for case in throughput.CASES:
+            assert len(result["rates"][case]) == 2 and all(rate > 0 for rate in result["rates"][case])
+            # time outside the env: positive, and less than the whole step
+            for rate, outside_env in zip(result["rates"][case], result["framework_us_per_step"][case], strict=True):
+                assert 0 < outside_env < 1e6 / rate
+    table = throughput.table(results)
+    assert all(f"| {case} |" in table for case in throughput.CASES) and "| gymnasium-native |" in table
+    goals = throughput.goals(results)
+    assert "SB3's A2C at its best on dummy" in goals and "pg_a2c on gymnasium-native x2" in goals
 
 
-@pytest.mark.parametrize("algo", ["pg_a2c"])
-def test_peak_memory_runs_in_a_fresh_process(algo):
-    assert 100 < throughput.peak_memory_mb(algo, "CartPole-v1", 1, 100) < 4096
+def test_peak_memory_runs_in_a_fresh_process():
+    assert 100 < throughput.peak_memory_mb("pg_a2c", "CartPole-v1", 2, 100, "gymnasium-native") < 4096
+
+
+def test_solve_time_times_training_only_and_finds_the_held_threshold(monkeypatch):
+    monkeypatch.setattr(solve_time, "THRESHOLD", 0.0)  # every evaluation holds it: solved at the first
+    result = solve_time.run("pg_a2c_native", seed=0, timesteps=1_280, eval_freq=640)
+    assert [record["steps"] for record in result["evaluations"]] == [640, 1280]
+    assert result["solved_steps"] == 640 and result["solved_seconds"] == result["evaluations"][0]["seconds"]
+    assert 0 < result["solved_seconds"] < result["training_seconds"]
+    assert "| pg_a2c_native | gymnasium-native | 64 | 1/1 |" in solve_time.summary([result])

@@ -32,3 +32,10 @@ def test_masking_and_recurrence_example_runs_as_written(capsys):
     exec(compile(code, "README.md", "exec"), {})
     mean = float(capsys.readouterr().out.strip().splitlines()[-1].split()[0])  # the printed evaluation
     assert mean > 100 / 15  # better than an untrained masked policy's expected score
+
+
+def test_native_vector_envs_example_runs_as_written():
+    code = python_block_after("## Native vector envs")
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["model"].num_timesteps >= 100_000
