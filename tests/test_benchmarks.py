@@ -1,5 +1,6 @@
 """The benchmark scripts still run (a tiny smoke run: their figures are not checked, only their shape)."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -32,8 +33,9 @@ def test_peak_memory_runs_in_a_fresh_process():
 
 def test_solve_time_times_training_only_and_finds_the_held_threshold(monkeypatch):
     monkeypatch.setattr(solve_time, "THRESHOLD", 0.0)  # every evaluation holds it: solved at the first
-    result = solve_time.run("pg_a2c_native", seed=0, timesteps=1_280, eval_freq=640)
-    assert [record["steps"] for record in result["evaluations"]] == [640, 1280]
-    assert result["solved_steps"] == 640 and result["solved_seconds"] == result["evaluations"][0]["seconds"]
+    result = solve_time.run("pg_a2c_native_64", seed=0, timesteps=2_048, eval_freq=1_024)  # 64 envs x 16 steps
+    assert [record["steps"] for record in result["evaluations"]] == [1_024, 2_048]
+    assert result["solved_steps"] == 1_024 and result["solved_seconds"] == result["evaluations"][0]["seconds"]
     assert 0 < result["solved_seconds"] < result["training_seconds"]
-    assert "| pg_a2c_native | gymnasium-native | 64 | 1/1 |" in solve_time.summary([result])
+    assert "| pg_a2c_native_64 | gymnasium-native | 64 | 1/1 |" in solve_time.summary([result])
+    assert json.loads(json.dumps(result))["hyperparameters"] == solve_time.CASES["pg_a2c_native_64"][3]  # as written

@@ -65,7 +65,7 @@ def test_sb3_algorithms_through_the_same_command(tmp_path):
     assert (tmp_path / "a2c" / "CartPole-v1_1" / "CartPole-v1.zip").exists()
 
 
-@pytest.mark.parametrize("algo", ["pg_a2c", "reinforce", "a2c"])
+@pytest.mark.parametrize("algo", ["pg_a2c", "a2c"])  # ours and SB3's (every algorithm: test_vec_envs.py)
 def test_train_on_a_native_vector_env(algo, tmp_path, monkeypatch):
     """``--vec-env gymnasium-native``: RL Zoo's run, its training envs our adapter (RL Zoo's parser knows
     dummy and subproc only), VecMonitor writing the monitor file, evaluation on RL Zoo's DummyVecEnv."""
