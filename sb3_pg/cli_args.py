@@ -31,7 +31,8 @@ def add_vec_env_argument(parser: argparse.ArgumentParser) -> None:
         "--vec-env",
         choices=VEC_ENV_KINDS,
         default="dummy",
-        help="training VecEnv: SB3's dummy or subproc, Gymnasium's sync (gymnasium) or async vector env, or EnvPool",
+        help="training VecEnv: SB3's dummy or subproc, Gymnasium's sync (gymnasium) or async vector env, the env's"
+        " own vector implementation (gymnasium-native: CartPole), or EnvPool",
     )
 
 
