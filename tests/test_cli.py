@@ -171,3 +171,12 @@ def test_vec_env_envpool_is_checked_before_any_work(command, missing, monkeypatc
     assert error.value.code == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert "argument --vec-env" in last and ("sb3-pg[envpool]" in last if missing == "envpool" else "has no env" in last)
+
+
+@pytest.mark.parametrize("command", [["train", "--env"], [*TUNE[:3], "--env"], ["compare", "--envs"]])
+def test_vec_env_native_without_a_vector_implementation_exits_2_before_any_work(command, capsys):
+    with pytest.raises(SystemExit) as error:
+        main([*command, "Pendulum-v1", "--vec-env", "gymnasium-native"])
+    assert error.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "argument --vec-env: gymnasium-native: 'Pendulum-v1' has no vector implementation" in last
