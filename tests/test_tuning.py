@@ -343,3 +343,18 @@ def test_vec_env_option_gives_dummy_vec_envs_trials(tmp_path):
         values[kind] = [(t.params, t.value) for t in study.trials]
         assert study.user_attrs["settings"]["vec_env"] == kind
     assert values["gymnasium"] == values["dummy"]
+
+
+def test_only_the_worker_that_creates_a_study_enqueues_its_warm_starts(tmp_path):
+    """Creation is atomic (a unique study name): of workers starting together, one alone creates the
+    study and enqueues the warm starts; the others, even seeing it still empty, enqueue nothing."""
+    from tuning.study import load_or_create
+
+    settings = TuneSettings(
+        "reinforce", "CartPole-v1", n_timesteps=64, n_seeds=1, n_evaluations=1, eval_episodes=1, n_envs=1, seed=0
+    )
+    storage = str(tmp_path / "s.journal")
+    first, created = load_or_create(settings, storage, "shared", "tpe", "none")
+    second, created_again = load_or_create(settings, storage, "shared", "tpe", "none")
+    assert (created, created_again) == (True, False) and not second.trials  # the second sees an empty study
+    assert first._study_id == second._study_id

@@ -110,8 +110,14 @@ def storable_settings(settings: TuneSettings) -> dict[str, Any]:
 
 def load_or_create(
     settings: TuneSettings, storage: str, study_name: str, sampler: str, pruner: str, heartbeat_interval: int = 10
-) -> optuna.Study:
-    """Open the study, creating it with ``settings``; refuse to resume one created with other settings."""
+) -> tuple[optuna.Study, bool]:
+    """
+    Open the study, creating it with ``settings``; refuse to resume one created with other settings.
+
+    :return: the study, and whether this call created it. Creation is atomic in every storage (a
+        unique study name), so of several workers starting together exactly one is told True: the one
+        that enqueues the warm starts (two that both saw an empty study would enqueue them twice).
+    """
     opened = open_storage(storage, heartbeat_interval)
     existed = study_exists(opened, study_name)
     # Workers of a shared study must not draw the same candidates. On one machine (journal file) the
@@ -120,14 +126,17 @@ def load_or_create(
     offset = len(optuna.load_study(study_name=study_name, storage=opened).trials) if existed else 0
     if is_rdb_url(storage):
         offset += zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode()) % 1_000_003
-    study = optuna.create_study(
-        storage=opened,
-        study_name=study_name,
-        direction="maximize",
-        sampler=make_sampler(sampler, settings.seed + offset),
-        pruner=make_pruner(pruner, settings.n_evaluations),
-        load_if_exists=True,
-    )
+    options: dict[str, Any] = {
+        "storage": opened,
+        "study_name": study_name,
+        "direction": "maximize",
+        "sampler": make_sampler(sampler, settings.seed + offset),
+        "pruner": make_pruner(pruner, settings.n_evaluations),
+    }
+    try:
+        study, created = optuna.create_study(**options, load_if_exists=False), True
+    except optuna.exceptions.DuplicatedStudyError:
+        study, created = optuna.create_study(**options, load_if_exists=True), False
     stored = study.user_attrs.get("settings")
     if stored is not None:  # settings added in later versions take their defaults
         stored = {**{f.name: f.default for f in fields(TuneSettings) if f.default is not MISSING}, **stored}
@@ -139,7 +148,7 @@ def load_or_create(
             f"argument --study-name: study {study_name!r} was created with other settings ({', '.join(different)}:"
             f" {', '.join(repr(stored.get(k)) for k in different)}); resume it with them or choose a new --study-name"
         )
-    return study
+    return study, created
 
 
 def tune(
@@ -187,8 +196,8 @@ def tune(
     if n_trials < 1:
         raise ValueError(f"argument --n-trials: must be >= 1; got {n_trials}")
     check_writable_folder("--out", out)  # last: the other checks leave nothing behind
-    study = load_or_create(settings, storage, study_name, sampler, pruner, heartbeat_interval)
-    if warm_start and not study.get_trials(deepcopy=False):
+    study, created = load_or_create(settings, storage, study_name, sampler, pruner, heartbeat_interval)
+    if warm_start and created:
         enqueue_warm_starts(study, settings.algo, settings.env_id, settings.extra_params, settings.fixed)
     objective = TuningObjective(**asdict(settings))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
