@@ -21,7 +21,7 @@ from torch.nn import functional as F
 from sb3_pg.common.fast_forward import FastForward
 from sb3_pg.common.fast_optim import clip_grad_norm, optimizer_step, zero_grad
 from sb3_pg.common.numpy_actor import NumpyActor
-from sb3_pg.common.threads import one_blas_thread
+from sb3_pg.common.threads import one_blas_thread_for_the_numpy_actor
 from sb3_pg.common.validation import (
     check_bool,
     check_choice,
@@ -403,6 +403,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         """
         return loss if self.ent_coef == 0 else loss + self.ent_coef * entropy_loss
 
+    @one_blas_thread_for_the_numpy_actor
     def collect_rollouts(
         self,
         env: VecEnv,
@@ -427,18 +428,6 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         With the NumPy actor, NumPy's BLAS runs on one thread during the rollout (callbacks called
         from it included), and the user's setting is put back after it (:mod:`sb3_pg.common.threads`).
         """
-        if self._numpy_actor() is None:
-            return self._collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)
-        with one_blas_thread():
-            return self._collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)
-
-    def _collect_rollouts(
-        self,
-        env: VecEnv,
-        callback: BaseCallback,
-        rollout_buffer: RolloutBuffer,
-        n_rollout_steps: int,
-    ) -> bool:
         assert self._last_obs is not None, "No previous observation was provided"
         # Switch to eval mode (this affects batch norm / dropout)
         self._set_training_mode(False)

@@ -24,6 +24,10 @@ class _SmallCpuModel(Protocol):
     def _small_cpu_networks(self) -> bool: ...
 
 
+class _NumpyActorModel(Protocol):
+    def _numpy_actor(self) -> Any: ...
+
+
 def one_torch_thread_for_small_cpu_networks(train: Method) -> Method:
     """
     Run an algorithm's ``train`` on one torch thread when its policy is a small CPU network (no
@@ -74,6 +78,23 @@ def one_blas_thread() -> Iterator[None]:
         for controller, threads in zip(controllers, saved, strict=True):
             if threads != 1:
                 controller.set_num_threads(threads)
+
+
+def one_blas_thread_for_the_numpy_actor(collect_rollouts: Method) -> Method:
+    """
+    Run an algorithm's ``collect_rollouts`` with NumPy's BLAS on one thread when its rollouts go
+    through the NumPy actor (callbacks called from the rollout included), putting the user's setting
+    back after it; the torch rollout paths need no limit.
+    """
+
+    @functools.wraps(collect_rollouts)
+    def wrapper(self: _NumpyActorModel, *args: Any, **kwargs: Any) -> Any:
+        if self._numpy_actor() is None:
+            return collect_rollouts(self, *args, **kwargs)
+        with one_blas_thread():
+            return collect_rollouts(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def blas_thread_counts() -> list[int]:
