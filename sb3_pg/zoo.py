@@ -31,7 +31,7 @@ import rl_zoo3.train
 import yaml
 from rl_zoo3 import hyperparams_opt
 from rl_zoo3.exp_manager import ExperimentManager
-from rl_zoo3.utils import linear_schedule
+from rl_zoo3.utils import SimpleLinearSchedule, linear_schedule
 from stable_baselines3.common.callbacks import EvalCallback
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 from torch import nn
@@ -172,6 +172,12 @@ def model_kwargs(entry: dict[str, Any]) -> dict[str, Any]:
     if isinstance(kwargs.get("policy_kwargs"), str):
         kwargs["policy_kwargs"] = parse_policy_kwargs(kwargs["policy_kwargs"])
     return kwargs
+
+
+def schedule_text(value: Any) -> Any:
+    """RL Zoo's spelling of a linear schedule (``lin_<initial value>``, what :func:`model_kwargs` reads
+    back); any other value as is."""
+    return f"lin_{value.initial_value!r}" if isinstance(value, SimpleLinearSchedule) else value
 
 
 def _schedule(text: str) -> Any:

@@ -37,11 +37,18 @@ def test_sampled_kwargs_build_a_model_and_replay_from_params(algo, extra):
         kwargs = space.sample(trial, space.optional if extra else [])
         # SB3's A2C edits policy_kwargs: a copy
         space.algo(space.algo.default_policy(), "CartPole-v1", device="cpu", **copy.deepcopy(kwargs))
-        # The converter replays the same samplers on the stored params: the same arguments
-        assert space.kwargs_from_params(trial.params) == kwargs
+        # The converter replays the same samplers on the stored params: the same arguments (a linear
+        # schedule is a new object each time: compared as RL Zoo writes it)
+        assert _as_text(space.kwargs_from_params(trial.params)) == _as_text(kwargs)
         assert 0.9 <= kwargs["gamma"] < 1.0
         assert trial.user_attrs["gamma"] == kwargs["gamma"]
         study.tell(trial, 0.0)
+
+
+def _as_text(kwargs):
+    from sb3_pg.zoo import schedule_text
+
+    return {key: schedule_text(value) for key, value in kwargs.items()}
 
 
 def test_fixed_arguments_are_not_searched():
@@ -53,6 +60,7 @@ def test_fixed_arguments_are_not_searched():
 
 
 def test_reinforce_without_critic_samples_no_critic_parameters():
+    # (a trial stored before lr_schedule existed: a constant rate)
     trial = optuna.trial.FixedTrial({"baseline": "mean", "learning_rate": 1e-3, "one_minus_gamma": 0.01})
     kwargs = SEARCH_SPACES["reinforce"].sample(trial, ["baseline"])
     assert kwargs == {"baseline": "mean", "learning_rate": 1e-3, "gamma": 0.99}
@@ -242,6 +250,46 @@ def test_params_for_inverts_the_sampler(algo):
     assert SEARCH_SPACES["pg_a2c"].params_for({})["critic_optimizer"] == "joint"
     assert "critic_learning_rate" not in SEARCH_SPACES["pg_a2c"].params_for({})
     assert "learning_rate" not in space.params_for({"learning_rate": lambda progress: 1e-3 * progress})
+
+
+def test_rl_zoo_linear_schedules_are_a_point_of_the_search(tmp_path):
+    """RL Zoo's LunarLander-v3 A2C entry has ``learning_rate: lin_0.00083``: its warm start replays as
+    that schedule, not a sampled constant, and a best trial with it is written back as ``lin_0.00083``."""
+    from rl_zoo3.utils import SimpleLinearSchedule
+
+    from sb3_pg.zoo import model_kwargs, validate_entry
+    from tuning import report
+    from tuning.warm_start import warm_start_configs
+
+    space = SEARCH_SPACES["pg_a2c"]
+    zoo = warm_start_configs("pg_a2c", "LunarLander-v3")["rl_zoo_a2c.yml"]
+    params = space.params_for(zoo)
+    assert params["lr_schedule"] == "linear" and params["learning_rate"] == pytest.approx(0.00083)
+    replayed = space.kwargs_from_params(params)["learning_rate"]
+    assert isinstance(replayed, SimpleLinearSchedule) and replayed(0.5) == pytest.approx(0.000415)
+    assert space.params_for({"learning_rate": 3e-4})["lr_schedule"] == "constant"
+    # A trial stored before the choice existed had a constant rate
+    assert space.kwargs_from_params({"learning_rate": 1e-3, "one_minus_gamma": 0.01})["learning_rate"] == 1e-3
+    # Fixing the learning rate fixes its schedule too
+    assert "lr_schedule" not in space.params_for(zoo, fixed={"learning_rate": 1e-3})
+
+    study = optuna.create_study(direction="maximize")
+    study.set_user_attr(
+        "settings",
+        {"algo": "pg_a2c", "env_id": "LunarLander-v3", "fixed": {}, "extra_params": [], "n_envs": 8, "n_timesteps": 100}
+        | {"n_seeds": 1, "n_evaluations": 1, "eval_episodes": 1},
+    )
+    trial = study.ask()
+    space.sample(optuna.trial.FixedTrial(params), [])  # the parameters are a valid point
+    for name, value in params.items():
+        trial.suggest_categorical(name, [value]) if isinstance(value, str) else trial.suggest_float(name, value, value)
+    study.tell(trial, 1.0)
+    assert report.hyperparameters(study, study.best_trial)["learning_rate"] == "lin_0.00083"
+    report.write_zoo_yaml(study, tmp_path / "best.yml")
+    entry = yaml.safe_load((tmp_path / "best.yml").read_text())["LunarLander-v3"]
+    assert entry["learning_rate"] == "lin_0.00083"
+    validate_entry("pg_a2c", tmp_path / "best.yml", "LunarLander-v3", entry)
+    assert model_kwargs(entry)["learning_rate"](0.5) == pytest.approx(0.000415)
 
 
 def test_pg_a2c_searches_the_joint_optimizer_and_reads_older_trials():

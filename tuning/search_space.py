@@ -18,6 +18,7 @@ from typing import Any
 
 import optuna
 from optuna.trial import BaseTrial, FixedTrial
+from rl_zoo3.utils import SimpleLinearSchedule, linear_schedule
 
 from sb3_pg.a2c import A2C
 from sb3_pg.maskable import MaskableA2C, MaskableReinforce
@@ -205,6 +206,33 @@ def sample_learning_rate(trial: BaseTrial) -> dict[str, Any]:
     return {"learning_rate": trial.suggest_float("learning_rate", 1e-5, 1e-2, log=True)}
 
 
+LR_SCHEDULES = ("constant", "linear")
+
+
+def sample_lr_schedule(trial: BaseTrial) -> dict[str, Any]:
+    # RL Zoo's linear schedule (lin_<x>: from x at the start to 0 at the end), applied to the learning
+    # rate sampled just before; many of RL Zoo's entries use it, so their warm starts need it
+    try:
+        schedule = trial.suggest_categorical("lr_schedule", LR_SCHEDULES)
+    except ValueError:  # a stored trial of a study from before this choice: a constant rate
+        if not isinstance(trial, FixedTrial):
+            raise
+        schedule = "constant"
+    if schedule == "constant":
+        return {}
+    return {"learning_rate": linear_schedule(trial.params["learning_rate"])}
+
+
+def lr_schedule_params(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The inverse of :func:`sample_lr_schedule` with the learning rate's sampler: constant or
+    RL Zoo's linear schedule, its initial value within the searched range."""
+    value = kwargs["learning_rate"]
+    if isinstance(value, SimpleLinearSchedule):
+        initial = _float_in("learning_rate", 1e-5, 1e-2, value.initial_value)
+        return {"learning_rate": initial["learning_rate"], "lr_schedule": "linear"} if initial else None
+    return {"lr_schedule": "constant"} if _float_in("learning_rate", 1e-5, 1e-2, value) else None
+
+
 def sample_critic_learning_rate(trial: BaseTrial) -> dict[str, Any]:
     return {"critic_learning_rate": trial.suggest_float("critic_learning_rate", 1e-5, 1e-2, log=True)}
 
@@ -319,6 +347,8 @@ def _space(algo: type[Reinforce] | type[A2C], n_envs: int, batch: Hyperparameter
             ("learning_rate",),
             params_of=lambda kw: _float_in("learning_rate", 1e-5, 1e-2, kw["learning_rate"]),
         ),
+        # After the learning rate, which it reads; fixing learning_rate fixes both
+        Hyperparameter("lr_schedule", sample_lr_schedule, ("learning_rate",), params_of=lr_schedule_params),
         Hyperparameter(
             "critic_learning_rate",
             sample_critic_optimizer if issubclass(algo, A2C) else sample_critic_learning_rate,
