@@ -336,6 +336,11 @@ def test_fixed_policy_kwargs_in_rl_zoo_spelling(tmp_path):
     assert _cli(tmp_path, "pg_a2c", 1, "--fixed", "policy_kwargs=dict(net_arch=[64])", "--no-warm-start") == 0
     study = optuna.load_study(study_name="pg_a2c-CartPole-v1", storage=open_storage(str(tmp_path / "study.log")))
     assert study.user_attrs["settings"]["fixed"] == {"policy_kwargs": {"net_arch": [64]}}
+    from tuning import report
+
+    # The summary and trials.csv show what was searched, not the fixed policy_kwargs
+    shown = report.hyperparameters(study, study.trials[0])
+    assert "learning_rate" in shown and not any(name.startswith("net_arch") for name in shown)
 
 
 def test_confirmation_reruns_the_best_and_the_warm_starts_on_held_out_seeds(tmp_path, capsys):

@@ -78,7 +78,8 @@ def hyperparameters(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
         for key in hyperparameter.keys:
             if "." not in key and key not in flat and key in defaults:
                 flat[key] = defaults[key]
-    return {name: value for name, value in flat.items() if name.split(".")[0] not in fixed}
+    fixed_names = set(_flatten(dict(fixed)))  # policy_kwargs' keys flattened as in ``flat``
+    return {name: value for name, value in flat.items() if name not in fixed_names and name.split(".")[0] not in fixed}
 
 
 def _flatten(kwargs: dict[str, Any], prefix: str = "") -> dict[str, Any]:

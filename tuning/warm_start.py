@@ -5,9 +5,9 @@ defaults (which ``pg_a2c`` shares) and RL Zoo's own ``a2c.yml`` entry for the en
 that entry ``pg_a2c`` is SB3's A2C, update for update). Each is enqueued with
 :meth:`optuna.Study.enqueue_trial` as the trial parameters that give it
 (:meth:`tuning.search_space.SearchSpace.params_for`; RL Zoo's ``lin_<x>`` schedules are a point of the
-search); a value the search cannot express (``use_sde``, a size outside the ranges) is left for the sampler, and the trial's ``warm_start`` user attribute
-says which configuration it started from. The study's own settings (``n_envs``, ``--normalize``,
-``--fixed``) apply to these trials as to every other.
+search); a value the search cannot express (``use_sde``, a size outside the ranges) is left for the
+sampler, and the trial's ``warm_start`` user attribute says which configuration it started from. The
+study's own settings (``n_envs``, ``--normalize``, ``--fixed``) apply to these trials as to every other.
 """
 
 from typing import Any
