@@ -157,8 +157,14 @@ def check_unbiased(batch_estimates: np.ndarray, exact: np.ndarray, label: str) -
     assert cosine > 0.98
 
 
+def on_one_worker(mdp: str, *values: Any) -> Any:
+    """A test case of ``mdp`` on the same pytest-xdist worker as that MDP's other cases (``--dist
+    loadgroup``), so that the variance tests find its estimates in ``fixed_policy_estimates``' cache."""
+    return pytest.param(mdp, *values, marks=pytest.mark.xdist_group(f"gradient-{mdp}"))
+
+
 CASES = [
-    (mdp, baseline, rtg, n_envs)
+    on_one_worker(mdp, baseline, rtg, n_envs)
     for mdp in MDPS
     for baseline in ("none", "mean", "value")
     for rtg in (True, False)
@@ -185,9 +191,10 @@ def test_average_update_is_the_exact_gradient(mdp, baseline, reward_to_go, n_env
     check_unbiased(batch_estimates, exact, f"{mdp} baseline={baseline} reward_to_go={reward_to_go} n_envs={n_envs}")
 
 
-@pytest.mark.parametrize("mdp", list(MDPS))
-@pytest.mark.parametrize("reward_to_go", [True, False])
-@pytest.mark.parametrize("baseline", ["mean", "value"])
+@pytest.mark.parametrize(
+    ("mdp", "baseline", "reward_to_go"),
+    [on_one_worker(mdp, baseline, rtg) for mdp in MDPS for baseline in ("mean", "value") for rtg in (True, False)],
+)
 def test_baselines_lower_the_variance(mdp, baseline, reward_to_go):
     variance_none = total_variance(fixed_policy_estimates(mdp, "none", reward_to_go, 4)[1])
     variance = total_variance(fixed_policy_estimates(mdp, baseline, reward_to_go, 4)[1])
@@ -195,6 +202,7 @@ def test_baselines_lower_the_variance(mdp, baseline, reward_to_go):
     assert variance < 0.8 * variance_none
 
 
+@pytest.mark.xdist_group("gradient-stop_or_go")
 def test_reward_to_go_lowers_the_variance():
     # On StopOrGoMDP rewards come at every step; on LateRewardMDP mostly at the end, where G_t ~ R(tau)
     rtg = total_variance(fixed_policy_estimates("stop_or_go", "none", True, 4)[1])

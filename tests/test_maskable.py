@@ -281,7 +281,9 @@ def test_train_command_evaluates_and_saves_with_masks(tmp_path):
     from sb3_pg.cli import main
 
     save = tmp_path / "agent.zip"
+    # n_steps=8: the tuned entry's 2048 would train 4096 steps, 20 evaluations
     argv = ["train", "--algo", "maskable_a2c", "--env", MASKED_ENV_ID, "--timesteps", "400", "--n-envs", "2"]
+    argv += ["--hyperparams", "n_steps=8"]
     assert main([*argv, "--eval-freq", "200", "--eval-episodes", "2", "--save", str(save), "--no-progress-bar"]) == 0
     assert MaskableA2C.load(save).policy.__class__.__name__ == "MlpPolicy"
     assert (tmp_path / "agent_best.zip").exists()
@@ -294,7 +296,8 @@ def test_compare_and_tune_run_the_maskable_algorithms(tmp_path):
 
     out = tmp_path / "compare"
     argv = ["compare", "--envs", MASKED_ENV_ID, "--algos", "maskable_reinforce", "maskable_a2c", "--seeds", "1"]
-    argv += ["--timesteps", "400", "--eval-freq", "200", "--eval-episodes", "1", "--out", str(out), "--no-progress-bar"]
+    # The tuned entries' batches (2048 steps, 32 episodes) run past 400 steps: evaluated twice or so
+    argv += ["--timesteps", "400", "--eval-freq", "1000", "--eval-episodes", "1", "--out", str(out), "--no-progress-bar"]
     assert main(argv) == 0
     results = pd.read_csv(out / "results.csv")
     assert set(results["algo"]) == {"maskable_reinforce", "maskable_a2c"}
