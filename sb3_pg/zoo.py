@@ -326,6 +326,16 @@ class ZooExperimentManager(ExperimentManager):
         return hyperparams
 
 
+def _converter(kwargs_from_params: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """RL Zoo's converter (``--trial-id``): a trial's arguments as a config entry holds them, a linear
+    schedule as ``lin_<x>`` (RL Zoo's ``_preprocess_schedules`` takes text or numbers only)."""
+
+    def convert(params: dict[str, Any]) -> dict[str, Any]:
+        return {key: schedule_text(value) for key, value in kwargs_from_params(params).items()}
+
+    return convert
+
+
 def register() -> None:
     """Add our algorithms, their samplers and converters, and our schedule keys to RL Zoo (idempotent)."""
     from tuning.search_space import SEARCH_SPACES, sample_zoo_params
@@ -334,7 +344,7 @@ def register() -> None:
         rl_zoo3.ALGOS[name] = algo
         # RL Zoo's registries are typed after their first function; ours have the same call signature
         hyperparams_opt.HYPERPARAMS_SAMPLER[name] = sample_zoo_params(name)  # type: ignore[assignment]
-        hyperparams_opt.HYPERPARAMS_CONVERTER[name] = SEARCH_SPACES[name].kwargs_from_params  # type: ignore[assignment]
+        hyperparams_opt.HYPERPARAMS_CONVERTER[name] = _converter(SEARCH_SPACES[name].kwargs_from_params)  # type: ignore[assignment]
     rl_zoo3.train.ExperimentManager = ZooExperimentManager  # type: ignore[misc]
 
 

@@ -15,6 +15,7 @@ from sb3_pg.zoo import (
     load_config,
     parse_policy_kwargs,
     register,
+    schedule_text,
     validate_entry,
 )
 from tuning import SEARCH_SPACES
@@ -116,7 +117,9 @@ def test_optimize_then_reload_a_trial(tmp_path):
     assert _zoo("train", *common, "--trial-id", "1", "-n", "100", "--eval-freq", "-1") == 0
     run = sorted((tmp_path / "logs" / "pg_a2c").glob("CartPole-v1_*"))[-1]
     model = OUR_ALGOS["pg_a2c"].load(run / "CartPole-v1.zip")
-    assert model.lr_schedule(1.0) == pytest.approx(expected["learning_rate"])
+    rate = expected["learning_rate"]  # a number, or RL Zoo's linear schedule
+    for progress in (1.0, 0.5):
+        assert model.lr_schedule(progress) == pytest.approx(rate(progress) if callable(rate) else rate)
     assert model.critic_lr_schedule(1.0) == pytest.approx(expected["critic_learning_rate"])
     assert model.gamma == pytest.approx(expected["gamma"])
 
@@ -126,9 +129,16 @@ def test_register_fills_rl_zoo_registries():
     import rl_zoo3
 
     assert rl_zoo3.ALGOS["reinforce"] is OUR_ALGOS["reinforce"] and rl_zoo3.ALGOS["pg_a2c"] is OUR_ALGOS["pg_a2c"]
-    trial = optuna.create_study().ask()
-    sampled = hyperparams_opt.HYPERPARAMS_SAMPLER["pg_a2c"](trial, 2, 8, {})
-    assert hyperparams_opt.HYPERPARAMS_CONVERTER["pg_a2c"](trial.params) == sampled
+    study, schedules = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)), set()
+    for _ in range(8):
+        trial = study.ask()
+        sampled = hyperparams_opt.HYPERPARAMS_SAMPLER["pg_a2c"](trial, 2, 8, {})
+        # The converter gives what a config entry holds: a linear schedule as RL Zoo's lin_<x>
+        expected = {key: schedule_text(value) for key, value in sampled.items()}
+        assert hyperparams_opt.HYPERPARAMS_CONVERTER["pg_a2c"](trial.params) == expected
+        schedules.add(trial.params["lr_schedule"])
+        study.tell(trial, 0.0)
+    assert schedules == {"constant", "linear"}
 
 
 def test_critic_learning_rate_schedule():
