@@ -180,6 +180,11 @@ def schedule_text(value: Any) -> Any:
     return f"lin_{value.initial_value!r}" if isinstance(value, SimpleLinearSchedule) else value
 
 
+def schedules_as_text(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Keyword arguments as a config entry holds them: each linear schedule as ``lin_<x>``."""
+    return {key: schedule_text(value) for key, value in kwargs.items()}
+
+
 def _schedule(text: str) -> Any:
     kind, _, value = text.partition("_")
     if kind != "lin":
@@ -331,7 +336,7 @@ def _converter(kwargs_from_params: Callable[[dict[str, Any]], dict[str, Any]]) -
     schedule as ``lin_<x>`` (RL Zoo's ``_preprocess_schedules`` takes text or numbers only)."""
 
     def convert(params: dict[str, Any]) -> dict[str, Any]:
-        return {key: schedule_text(value) for key, value in kwargs_from_params(params).items()}
+        return schedules_as_text(kwargs_from_params(params))
 
     return convert
 

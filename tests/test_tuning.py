@@ -15,6 +15,7 @@ from envs import NaNRewardEnv
 from optuna.trial import TrialState
 
 from sb3_pg.cli import main
+from sb3_pg.zoo import schedules_as_text
 from tuning import SEARCH_SPACES, TuneSettings
 from tuning.budget import SURPLUS, fail_orphaned_trials, places, run_worker
 from tuning.objective import TuningObjective
@@ -39,16 +40,10 @@ def test_sampled_kwargs_build_a_model_and_replay_from_params(algo, extra):
         space.algo(space.algo.default_policy(), "CartPole-v1", device="cpu", **copy.deepcopy(kwargs))
         # The converter replays the same samplers on the stored params: the same arguments (a linear
         # schedule is a new object each time: compared as RL Zoo writes it)
-        assert _as_text(space.kwargs_from_params(trial.params)) == _as_text(kwargs)
+        assert schedules_as_text(space.kwargs_from_params(trial.params)) == schedules_as_text(kwargs)
         assert 0.9 <= kwargs["gamma"] < 1.0
         assert trial.user_attrs["gamma"] == kwargs["gamma"]
         study.tell(trial, 0.0)
-
-
-def _as_text(kwargs):
-    from sb3_pg.zoo import schedule_text
-
-    return {key: schedule_text(value) for key, value in kwargs.items()}
 
 
 def test_fixed_arguments_are_not_searched():

@@ -15,7 +15,7 @@ from sb3_pg.zoo import (
     load_config,
     parse_policy_kwargs,
     register,
-    schedule_text,
+    schedules_as_text,
     validate_entry,
 )
 from tuning import SEARCH_SPACES
@@ -134,8 +134,7 @@ def test_register_fills_rl_zoo_registries():
         trial = study.ask()
         sampled = hyperparams_opt.HYPERPARAMS_SAMPLER["pg_a2c"](trial, 2, 8, {})
         # The converter gives what a config entry holds: a linear schedule as RL Zoo's lin_<x>
-        expected = {key: schedule_text(value) for key, value in sampled.items()}
-        assert hyperparams_opt.HYPERPARAMS_CONVERTER["pg_a2c"](trial.params) == expected
+        assert hyperparams_opt.HYPERPARAMS_CONVERTER["pg_a2c"](trial.params) == schedules_as_text(sampled)
         schedules.add(trial.params["lr_schedule"])
         study.tell(trial, 0.0)
     assert schedules == {"constant", "linear"}

@@ -11,7 +11,7 @@ import pandas as pd
 import yaml
 from optuna.trial import FrozenTrial, TrialState
 
-from sb3_pg.zoo import format_policy_kwargs, has_classes, parse_policy_kwargs, schedule_text
+from sb3_pg.zoo import format_policy_kwargs, has_classes, parse_policy_kwargs, schedules_as_text
 from tuning.search_space import SEARCH_SPACES, algorithm_defaults
 
 PLOTS = ("plot_optimization_history", "plot_param_importances", "plot_parallel_coordinate", "plot_intermediate_values")
@@ -39,7 +39,7 @@ def zoo_entry(study: optuna.Study, trial: FrozenTrial | None = None) -> dict[str
         "n_timesteps": int(settings["n_timesteps"]),
         "policy": SEARCH_SPACES[settings["algo"]].algo.default_policy(),
     }
-    return {**normalize, **entry, **{key: schedule_text(value) for key, value in kwargs.items()}}
+    return {**normalize, **entry, **schedules_as_text(kwargs)}
 
 
 def write_zoo_yaml(study: optuna.Study, path: Path, trial: FrozenTrial | None = None, note: str = "") -> None:
@@ -70,7 +70,7 @@ def hyperparameters(study: optuna.Study, trial: FrozenTrial) -> dict[str, Any]:
     settings = study_settings(study)
     fixed = settings.get("fixed") or {}
     space = SEARCH_SPACES[settings["algo"]]
-    flat = {key: schedule_text(value) for key, value in _flatten(space.kwargs_from_params(trial.params, fixed)).items()}
+    flat = schedules_as_text(_flatten(space.kwargs_from_params(trial.params, fixed)))
     # A searched argument the trial left at its default (pg_a2c's joint optimizer: critic_learning_rate
     # None) is shown with that default, not left out
     defaults = algorithm_defaults(space.algo)

@@ -202,8 +202,22 @@ def _choice(name: str, choices: Sequence[Any], value: Any) -> dict[str, Any] | N
 # Samplers. Ranges follow RL Zoo's A2C/PPO samplers where they overlap.
 
 
+def _suggest_choice(trial: BaseTrial, name: str, choices: Sequence[Any], before_it_existed: Any) -> Any:
+    """``trial.suggest_categorical``; replaying a stored trial of a study from before the choice
+    existed (a ``FixedTrial`` without it), the value such trials had."""
+    try:
+        return trial.suggest_categorical(name, choices)
+    except ValueError:  # FixedTrial: "the value of the parameter ... is not found"
+        if not isinstance(trial, FixedTrial):
+            raise
+        return before_it_existed
+
+
+LEARNING_RATES = (1e-5, 1e-2)  # the actor's and the critic's, on a log scale
+
+
 def sample_learning_rate(trial: BaseTrial) -> dict[str, Any]:
-    return {"learning_rate": trial.suggest_float("learning_rate", 1e-5, 1e-2, log=True)}
+    return {"learning_rate": trial.suggest_float("learning_rate", *LEARNING_RATES, log=True)}
 
 
 LR_SCHEDULES = ("constant", "linear")
@@ -212,13 +226,7 @@ LR_SCHEDULES = ("constant", "linear")
 def sample_lr_schedule(trial: BaseTrial) -> dict[str, Any]:
     # RL Zoo's linear schedule (lin_<x>: from x at the start to 0 at the end), applied to the learning
     # rate sampled just before; many of RL Zoo's entries use it, so their warm starts need it
-    try:
-        schedule = trial.suggest_categorical("lr_schedule", LR_SCHEDULES)
-    except ValueError:  # a stored trial of a study from before this choice: a constant rate
-        if not isinstance(trial, FixedTrial):
-            raise
-        schedule = "constant"
-    if schedule == "constant":
+    if _suggest_choice(trial, "lr_schedule", LR_SCHEDULES, before_it_existed="constant") == "constant":
         return {}
     return {"learning_rate": linear_schedule(trial.params["learning_rate"])}
 
@@ -228,13 +236,13 @@ def lr_schedule_params(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
     RL Zoo's linear schedule, its initial value within the searched range."""
     value = kwargs["learning_rate"]
     if isinstance(value, SimpleLinearSchedule):
-        initial = _float_in("learning_rate", 1e-5, 1e-2, value.initial_value)
+        initial = _float_in("learning_rate", *LEARNING_RATES, value.initial_value)
         return {"learning_rate": initial["learning_rate"], "lr_schedule": "linear"} if initial else None
-    return {"lr_schedule": "constant"} if _float_in("learning_rate", 1e-5, 1e-2, value) else None
+    return {"lr_schedule": "constant"} if _float_in("learning_rate", *LEARNING_RATES, value) else None
 
 
 def sample_critic_learning_rate(trial: BaseTrial) -> dict[str, Any]:
-    return {"critic_learning_rate": trial.suggest_float("critic_learning_rate", 1e-5, 1e-2, log=True)}
+    return {"critic_learning_rate": trial.suggest_float("critic_learning_rate", *LEARNING_RATES, log=True)}
 
 
 CRITIC_OPTIMIZERS = ("joint", "separate")
@@ -243,12 +251,8 @@ CRITIC_OPTIMIZERS = ("joint", "separate")
 def sample_critic_optimizer(trial: BaseTrial) -> dict[str, Any]:
     """A2C: SB3's one joint optimizer (no ``critic_learning_rate``), or a separate critic optimizer
     with its own learning rate."""
-    try:
-        choice = trial.suggest_categorical("critic_optimizer", CRITIC_OPTIMIZERS)
-    except ValueError:  # a stored trial of a study from before this choice: it always had a critic rate
-        if not isinstance(trial, FixedTrial):
-            raise
-        choice = "separate"
+    # A stored trial of a study from before this choice always had a critic rate
+    choice = _suggest_choice(trial, "critic_optimizer", CRITIC_OPTIMIZERS, before_it_existed="separate")
     return {} if choice == "joint" else sample_critic_learning_rate(trial)
 
 
@@ -325,7 +329,7 @@ def sample_baseline(trial: BaseTrial) -> dict[str, Any]:
 def _critic_learning_rate_params(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
     """Reinforce: the critic always has its own optimizer, at the actor's rate when none is given."""
     value = kwargs.get("critic_learning_rate")
-    return _float_in("critic_learning_rate", 1e-5, 1e-2, kwargs["learning_rate"] if value is None else value)
+    return _float_in("critic_learning_rate", *LEARNING_RATES, kwargs["learning_rate"] if value is None else value)
 
 
 def _critic_optimizer_params(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -333,7 +337,7 @@ def _critic_optimizer_params(kwargs: Mapping[str, Any]) -> dict[str, Any] | None
     value = kwargs.get("critic_learning_rate")
     if value is None:
         return {"critic_optimizer": "joint"}
-    rate = _float_in("critic_learning_rate", 1e-5, 1e-2, value)
+    rate = _float_in("critic_learning_rate", *LEARNING_RATES, value)
     return None if rate is None else {"critic_optimizer": "separate", **rate}
 
 
@@ -345,7 +349,7 @@ def _space(algo: type[Reinforce] | type[A2C], n_envs: int, batch: Hyperparameter
             "learning_rate",
             sample_learning_rate,
             ("learning_rate",),
-            params_of=lambda kw: _float_in("learning_rate", 1e-5, 1e-2, kw["learning_rate"]),
+            params_of=lambda kw: _float_in("learning_rate", *LEARNING_RATES, kw["learning_rate"]),
         ),
         # After the learning rate, which it reads; fixing learning_rate fixes both
         Hyperparameter("lr_schedule", sample_lr_schedule, ("learning_rate",), params_of=lr_schedule_params),
