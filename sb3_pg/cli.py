@@ -91,6 +91,12 @@ def add_tune_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParse
         "best.yml is the one with the best held-out IQM (default: 0, off)",
     )
     tune.add_argument("--confirm-seeds", type=positive_int, default=5, help="held-out seeds per confirmed candidate")
+    tune.add_argument(
+        "--n-workers",
+        type=positive_int,
+        default=1,
+        help="processes on this machine sharing the trials, then the confirmation runs (one per core)",
+    )
     tune.add_argument("--no-progress-bar", action="store_true", help="no progress bar (for logs)")
     tune.set_defaults(run=tune_command, command_parser=tune)
 
@@ -127,6 +133,7 @@ def tune_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
             warm_start=not args.no_warm_start,
             confirm_top=args.confirm,
             confirm_seeds=args.confirm_seeds,
+            n_workers=args.n_workers,
         )
     except ValueError as error:  # bad input, found before anything is created
         parser.error(str(error))

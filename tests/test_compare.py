@@ -59,7 +59,7 @@ def test_comparison_end_to_end_resumes_and_reports_failures(tmp_path, capsys, mo
     # Rerun: the finished runs are skipped (the failed ones run again)
     capsys.readouterr()
     assert main(argv) == 1
-    assert "4 already done" in capsys.readouterr().out
+    assert "8 runs: 4 done, 0 queued before or running, 4 queued now" in capsys.readouterr().out
     study = _study(out)
     assert {t.number: t.datetime_complete for t in study.trials if t.state == TrialState.COMPLETE} == first
     assert sum(t.state == TrialState.FAIL for t in study.trials) == 8
@@ -78,7 +78,7 @@ def test_comparison_end_to_end_resumes_and_reports_failures(tmp_path, capsys, mo
     monkeypatch.setattr(algos, "load_config", changed)
     capsys.readouterr()
     assert main(argv) == 1  # CrashingEnv-v0 still fails
-    assert "8 runs: 2 already done or running elsewhere, 6 queued" in capsys.readouterr().out
+    assert "8 runs: 2 done, 0 queued before or running, 6 queued now" in capsys.readouterr().out
     rerun = [t for t in _study(out).trials if t.state == TrialState.COMPLETE and t.number not in first]
     assert sorted(run_of(t)[:2] for t in rerun) == [("pg_a2c", "CartPole-v1")] * 2
     assert len(list(csv.DictReader((out / "results.csv").open()))) == 8

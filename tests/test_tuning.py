@@ -321,6 +321,21 @@ def test_warm_starts_are_the_first_trials(tmp_path):
     assert "warm_start" not in study.trials[2].user_attrs
 
 
+def test_pg_a2c_warm_starts_include_its_own_entry():
+    """Re-tuning pg_a2c at another budget starts from its current entry too, beside RL Zoo's and SB3's."""
+    from tuning.warm_start import warm_start_configs
+
+    configs = warm_start_configs("pg_a2c", "MountainCar-v0")
+    assert list(configs) == ["sb3_defaults", "rl_zoo_a2c.yml", "zoo_configs"]
+    entry = yaml.safe_load(open("zoo_configs/pg_a2c.yml"))["MountainCar-v0"]
+    space = SEARCH_SPACES["pg_a2c"]
+    extra = ["n_steps", "ent_coef", "gae_lambda"]
+    kwargs = space.kwargs_from_params(space.params_for(configs["zoo_configs"], extra))
+    for name in ("learning_rate", "critic_learning_rate", "gamma", "n_steps", "ent_coef", "gae_lambda"):
+        assert kwargs[name] == pytest.approx(entry[name], rel=1e-3), name
+    assert kwargs["policy_kwargs"]["net_arch"] == entry["policy_kwargs"]["net_arch"]
+
+
 def test_no_warm_start(tmp_path):
     assert _cli(tmp_path, "reinforce", 1, "--no-warm-start") == 0
     study = optuna.load_study(study_name="reinforce-CartPole-v1", storage=open_storage(str(tmp_path / "study.log")))
@@ -406,3 +421,77 @@ def test_only_the_worker_that_creates_a_study_enqueues_its_warm_starts(tmp_path)
     second, created_again = load_or_create(settings, storage, "shared", "tpe", "none")
     assert (created, created_again) == (True, False) and not second.trials  # the second sees an empty study
     assert first._study_id == second._study_id
+
+
+def _studies(path):
+    storage = open_storage(str(path / "study.log"))
+    study = optuna.load_study(study_name="reinforce-CartPole-v1", storage=storage)
+    return study, optuna.load_study(study_name="reinforce-CartPole-v1:confirmation", storage=storage)
+
+
+def test_n_workers_share_the_study_then_the_confirmation_runs(tmp_path, capsys):
+    assert _cli(tmp_path, "reinforce", 3, "--n-workers", "2", "--confirm", "1", "--confirm-seeds", "2") == 0
+    assert "helper worker exited" not in capsys.readouterr().err
+    study, confirmation = _studies(tmp_path)
+    assert len(places(study.trials).finished) == 3 and not places(study.trials).active
+    # Each (candidate, held-out seed) pair ran exactly once, to the end
+    runs = [t for t in confirmation.trials if not t.user_attrs.get(SURPLUS)]
+    pairs = [(t.user_attrs["candidate_trial"], t.user_attrs["seed"]) for t in runs]
+    rows = list(csv.DictReader((tmp_path / "confirmation.csv").open()))
+    assert sorted(pairs) == sorted((int(row["trial"]), seed) for row in rows for seed in (1000, 1001))
+    assert all(t.state == TrialState.COMPLETE for t in runs)
+    assert all(row["not_complete"] == "" and len(row["held_out_finals"].split()) == 2 for row in rows)
+
+
+def test_confirmation_resumes_and_reuses_finished_runs(tmp_path):
+    assert _cli(tmp_path, "reinforce", 2, "--confirm", "1", "--confirm-seeds", "2") == 0
+    _, confirmation = _studies(tmp_path)
+    first = {(t.user_attrs["candidate_trial"], t.user_attrs["seed"]): t.value for t in confirmation.trials}
+    # The same command again trains nothing; one more held-out seed trains only that seed's runs
+    assert _cli(tmp_path, "reinforce", 2, "--confirm", "1", "--confirm-seeds", "2") == 0
+    assert len(_studies(tmp_path)[1].trials) == len(first)
+    assert _cli(tmp_path, "reinforce", 2, "--confirm", "1", "--confirm-seeds", "3") == 0
+    _, confirmation = _studies(tmp_path)
+    runs = {(t.user_attrs["candidate_trial"], t.user_attrs["seed"]): t.value for t in confirmation.trials}
+    assert len(runs) == len(confirmation.trials) == len(first) * 3 // 2
+    assert {pair: runs[pair] for pair in first} == first
+    rows = list(csv.DictReader((tmp_path / "confirmation.csv").open()))
+    assert all(len(row["held_out_finals"].split()) == 3 for row in rows)
+
+
+def test_a_candidate_that_diverges_on_a_held_out_seed_cannot_win(tmp_path, capsys):
+    from tuning.confirm import CANDIDATE, MEAN, SEED, conclude, open_confirmation
+
+    study = optuna.create_study(storage=open_storage(str(tmp_path / "s.log")), study_name="s", direction="maximize")
+    study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"warm_start": "defaults"}))
+    study.add_trial(optuna.trial.create_trial(value=2.0))
+    confirmation = open_confirmation(study)
+    for number, seed, state, value in ((0, 1000, "COMPLETE", 10.0), (0, 1001, "COMPLETE", 12.0), (1, 1000, "COMPLETE", 99.0)):
+        attrs = {CANDIDATE: number, SEED: seed, MEAN: value}
+        confirmation.add_trial(optuna.trial.create_trial(state=TrialState[state], value=value, user_attrs=attrs))
+    confirmation.add_trial(optuna.trial.create_trial(state=TrialState.PRUNED, user_attrs={CANDIDATE: 1, SEED: 1001}))
+    objective = TuningObjective("reinforce", "CartPole-v1", n_timesteps=1)
+    winner = conclude(study, objective, top=1, n_seeds=2, out=tmp_path)
+    assert winner is not None and winner.label == "defaults" and winner.final_iqm == 11.0
+    rows = {row["candidate"]: row for row in csv.DictReader((tmp_path / "confirmation.csv").open())}
+    assert rows["trial 1"]["not_complete"] == "1001 diverged" and rows["trial 1"]["held_out_final_iqm"] == "-inf"
+    assert "trial 1: not complete (diverged on seeds [1001]" in capsys.readouterr().out
+    # With a seed still to run, no candidate is complete: no winner yet
+    assert conclude(study, objective, top=1, n_seeds=3, out=tmp_path) is None
+
+
+def test_a_helper_process_runs_the_confirmation_runs(tmp_path):
+    """What each ``--n-workers`` helper runs, here in-process: it takes enqueued runs and finishes them."""
+    from tuning import confirm as held_out
+    from tuning.study import _helper, _Job
+
+    assert _cli(tmp_path, "reinforce", 1) == 0
+    storage = str(tmp_path / "study.log")
+    settings = TuneSettings("reinforce", "CartPole-v1", 256, 1, 2, 1, 1, 0)
+    study = optuna.load_study(study_name="reinforce-CartPole-v1", storage=open_storage(storage))
+    objective = TuningObjective(**settings.__dict__)
+    total = held_out.enqueue(study, objective, top=1, n_seeds=2)
+    _helper(_Job(settings, storage, "reinforce-CartPole-v1", "tpe", "median", 10), 1, 1, total)
+    confirmation = optuna.load_study(study_name="reinforce-CartPole-v1:confirmation", storage=open_storage(storage))
+    assert len(confirmation.trials) == total == 2 and all(t.state == TrialState.COMPLETE for t in confirmation.trials)
+    assert {t.user_attrs["seed"] for t in confirmation.trials} == {1000, 1001}

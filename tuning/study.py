@@ -2,9 +2,13 @@
 
 import copy
 import inspect
+import multiprocessing
 import os
 import socket
+import sys
+import warnings
 import zlib
+from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -19,9 +23,9 @@ from sb3_pg.cli_args import check_action_masks, check_env_id
 from sb3_pg.common.output_paths import check_writable_folder
 from sb3_pg.vec_envs import check_vec_env
 from sb3_pg.zoo import format_policy_kwargs, has_classes
+from tuning import confirm as held_out
 from tuning import report
 from tuning.budget import Places, places, run_worker
-from tuning.confirm import confirm, note
 from tuning.objective import TuningObjective
 from tuning.search_space import SEARCH_SPACES
 from tuning.storage import check_storage, is_rdb_url, open_storage, study_exists
@@ -30,6 +34,7 @@ from tuning.warm_start import enqueue_warm_starts
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "halving", "none")
 N_STARTUP_TRIALS = 5  # random trials before TPE models the results, and trials before the median pruner acts
+WORKER_SEED_STRIDE = 100_003  # sampler seeds of the processes of one command are this far apart
 
 
 @dataclass
@@ -109,10 +114,18 @@ def storable_settings(settings: TuneSettings) -> dict[str, Any]:
 
 
 def load_or_create(
-    settings: TuneSettings, storage: str, study_name: str, sampler: str, pruner: str, heartbeat_interval: int = 10
+    settings: TuneSettings,
+    storage: str,
+    study_name: str,
+    sampler: str,
+    pruner: str,
+    heartbeat_interval: int = 10,
+    worker: int = 0,
 ) -> tuple[optuna.Study, bool]:
     """
     Open the study, creating it with ``settings``; refuse to resume one created with other settings.
+
+    :param worker: the index of this process among the ``--n-workers`` of one command (its sampler seed)
 
     :return: the study, and whether this call created it. Creation is atomic in every storage (a
         unique study name), so of several workers starting together exactly one is told True: the one
@@ -124,6 +137,7 @@ def load_or_create(
     # sampler seed is --seed plus the trials the study holds, so a single worker is reproducible; on
     # a shared database workers often start together, so the seed also mixes in host and process id
     offset = len(optuna.load_study(study_name=study_name, storage=opened).trials) if existed else 0
+    offset += WORKER_SEED_STRIDE * worker  # the processes of one command start together too
     if is_rdb_url(storage):
         offset += zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode()) % 1_000_003
     options: dict[str, Any] = {
@@ -164,6 +178,7 @@ def tune(
     warm_start: bool = True,
     confirm_top: int = 0,
     confirm_seeds: int = 5,
+    n_workers: int = 1,
 ) -> optuna.Study:
     """
     Run (or resume) a study until it has ``n_trials`` finished trials, then write its outputs to ``out``.
@@ -182,6 +197,8 @@ def tune(
     :param confirm_top: with > 0, re-run the best ``confirm_top`` trials and the warm starts on
         held-out seeds (:mod:`tuning.confirm`); ``best.yml`` is then the held-out winner
     :param confirm_seeds: held-out seeds per candidate
+    :param n_workers: processes on this machine working on the study, then on the confirmation
+        runs (each trains one model at a time: one per core)
     :return: the study
     """
     if out.exists() and not out.is_dir():
@@ -195,11 +212,14 @@ def tune(
         raise ValueError(f"argument --pruner: unknown {pruner!r}; choose one of {', '.join(PRUNERS)}")
     if n_trials < 1:
         raise ValueError(f"argument --n-trials: must be >= 1; got {n_trials}")
+    if n_workers < 1:
+        raise ValueError(f"argument --n-workers: must be >= 1; got {n_workers}")
     check_writable_folder("--out", out)  # last: the other checks leave nothing behind
     study, created = load_or_create(settings, storage, study_name, sampler, pruner, heartbeat_interval)
     if warm_start and created:
         enqueue_warm_starts(study, settings.algo, settings.env_id, settings.extra_params, settings.fixed)
     objective = TuningObjective(**asdict(settings))
+    job = _Job(settings, storage, study_name, sampler, pruner, heartbeat_interval)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with tqdm(total=n_trials, desc=f"tuning {study_name}", unit="trial", disable=not progress_bar) as bar:
 
@@ -208,15 +228,65 @@ def tune(
             bar.refresh()
 
         show(places(study.get_trials(deepcopy=False)))
-        run_worker(study, objective, n_trials, on_trial_end=show)
+        _in_parallel(job, n_workers, n_trials, None, lambda: run_worker(study, objective, n_trials, on_trial_end=show))
     write_outputs(study, out, storage)
     if confirm_top > 0 and any(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials):
-        winner = confirm(study, objective, confirm_top, confirm_seeds, out)
-        report.write_zoo_yaml(
-            study, out / "best.yml", winner.trial, note(out / "confirmation.csv", winner, confirm_seeds, settings.seed)
-        )
-        print(f"held-out winner: {winner.label}; best hyperparameters (RL Zoo format): {out / 'best.yml'}")
+        total = held_out.enqueue(study, objective, confirm_top, confirm_seeds)
+        _in_parallel(job, n_workers, n_trials, total, lambda: held_out.run_runs(study, objective, total))
+        winner = held_out.conclude(study, objective, confirm_top, confirm_seeds, out)
+        if winner is None:
+            print("no candidate completed every held-out seed: best.yml stays the study's best trial")
+        else:
+            path = out / "confirmation.csv"
+            note = held_out.note(path, winner, confirm_seeds, settings.seed)
+            report.write_zoo_yaml(study, out / "best.yml", winner.trial, note)
+            print(f"held-out winner: {winner.label}; best hyperparameters (RL Zoo format): {out / 'best.yml'}")
     return study
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a helper process needs to open the study (picklable: helpers are spawned)."""
+
+    settings: TuneSettings
+    storage: str
+    study_name: str
+    sampler: str
+    pruner: str
+    heartbeat_interval: int
+
+
+def _helper(job: _Job, worker: int, n_trials: int, confirmation_total: int | None) -> None:
+    """A helper process: the study's trials, or (with ``confirmation_total``) the confirmation runs."""
+    import torch as th
+
+    th.set_num_threads(1)
+    warnings.filterwarnings("ignore", message=".*is experimental.*")  # as sb3_pg.cli.main
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study, _ = load_or_create(
+        job.settings, job.storage, job.study_name, job.sampler, job.pruner, job.heartbeat_interval, worker=worker
+    )
+    objective = TuningObjective(**asdict(job.settings))
+    if confirmation_total is None:
+        run_worker(study, objective, n_trials)
+    else:
+        held_out.run_runs(study, objective, confirmation_total)
+
+
+def _in_parallel(job: _Job, n_workers: int, n_trials: int, confirmation_total: int | None, work: Callable[[], None]) -> None:
+    """Run ``work`` here beside ``n_workers - 1`` helper processes doing the same; wait for them."""
+    context = multiprocessing.get_context("spawn")
+    helpers = [context.Process(target=_helper, args=(job, i, n_trials, confirmation_total)) for i in range(1, n_workers)]
+    for helper in helpers:
+        helper.start()
+    try:
+        work()
+    finally:
+        for helper in helpers:
+            helper.join()
+    for helper in helpers:
+        if helper.exitcode != 0:  # its trial, if any, was retried here
+            print(f"a helper worker exited with status {helper.exitcode}", file=sys.stderr)
 
 
 def write_outputs(study: optuna.Study, out: Path, storage: str) -> None:

@@ -1,8 +1,9 @@
 """Warm starts: the configurations a study tries first, so that its best can never be worse than them.
 
 For ``reinforce``: its defaults and its ``zoo_configs/`` entry for the env; for ``pg_a2c``: SB3's A2C
-defaults (which ``pg_a2c`` shares) and RL Zoo's own ``a2c.yml`` entry for the env, converted (with
-that entry ``pg_a2c`` is SB3's A2C, update for update). Each is enqueued with
+defaults (which ``pg_a2c`` shares), RL Zoo's own ``a2c.yml`` entry for the env, converted (with
+that entry ``pg_a2c`` is SB3's A2C, update for update), and its own ``zoo_configs/`` entry, so that
+re-tuning at another budget cannot end below the entry it replaces. Each is enqueued with
 :meth:`optuna.Study.enqueue_trial` as the trial parameters that give it
 (:meth:`tuning.search_space.SearchSpace.params_for`; RL Zoo's ``lin_<x>`` schedules are a point of the
 search); a value the search cannot express (``use_sde``, a size outside the ranges) is left for the
@@ -27,7 +28,11 @@ def warm_start_configs(algo: str, env_id: str) -> dict[str, dict[str, Any]]:
     :return: the model keyword arguments of each known-good configuration, by name
     """
     if algo == "pg_a2c":
-        return {"sb3_defaults": {}, "rl_zoo_a2c.yml": dict(run_config("sb3_a2c", env_id, "tuned").kwargs)}
+        return {
+            "sb3_defaults": {},
+            "rl_zoo_a2c.yml": dict(run_config("sb3_a2c", env_id, "tuned").kwargs),
+            "zoo_configs": dict(run_config(algo, env_id, "tuned").kwargs),
+        }
     return {"defaults": {}, "zoo_configs": dict(run_config(algo, env_id, "tuned").kwargs)}
 
 

@@ -109,7 +109,11 @@ def compare_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     grid = [(algo, env_id, seed) for env_id in args.envs for algo in args.algos for seed in range(args.seeds)]
     fingerprints = Fingerprints(settings)
     queued = enqueue_missing(study, grid, fingerprints)
-    print(f"{len(grid)} runs: {len(grid) - queued} already done or running elsewhere, {queued} queued ({storage})")
+    states = [t.state for t in grid_trials(study, fingerprints) if run_of(t) in set(grid)]
+    done = states.count(TrialState.COMPLETE)
+    print(
+        f"{len(grid)} runs: {done} done, {len(grid) - done - queued} queued before or running, {queued} queued now ({storage})"
+    )
 
     helpers = [
         multiprocessing.get_context("spawn").Process(target=_worker_process, args=(storage, settings))
