@@ -152,6 +152,20 @@ def test_rl_zoo_budgets(tmp_path, capsys):
     assert "RL Zoo's a2c.yml has no budget for CartPole-v0" in capsys.readouterr().err
 
 
+def test_rl_zoo_entries_of_an_older_env_version_serve_a_newer_one():
+    """RL Zoo's a2c.yml has MuJoCo v4 entries only: SB3's A2C on v5 runs them (and their budget), as
+    the MuJoCo issue asks; our own files and explicit --conf-file stay exact."""
+    from sb3_pg.compare.algos import entry_key, rl_zoo_a2c_budget
+
+    swimmer = run_config("sb3_a2c", "Swimmer-v5", "tuned")
+    assert swimmer.kwargs == {"gamma": 0.9999} and swimmer.normalize == {} and swimmer.n_timesteps == 1_000_000
+    assert swimmer.source.endswith("a2c.yml (Swimmer-v4 entry)") and rl_zoo_a2c_budget("HalfCheetah-v5") == 1_000_000
+    config = {"Env-v2": {}, "Env-v4": {}, "Env-v7": {}}
+    assert entry_key(config, "Env-v5", other_versions=True) == "Env-v4"
+    assert entry_key(config, "Env-v1", other_versions=True) == "Env-v1"  # only newer ones: none
+    assert entry_key(config, "Env-v5") == "Env-v5" and entry_key(config, "Other-v5", other_versions=True) == "Other-v5"
+
+
 def test_configs_by_mode():
     tuned = run_config("sb3_a2c", "LunarLander-v3", "tuned")
     assert tuned.n_envs == 8 and tuned.kwargs["gamma"] == 0.995

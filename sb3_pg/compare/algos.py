@@ -81,9 +81,13 @@ def run_config(
         return RunConfig(algo_class, kwargs, n_envs, 100_000, None, "shared (equal mode)", fingerprint)
     path = Path(conf_file) if conf_file is not None else path
     config = load_config(path)
-    entry = {**config.get(env_id, config.get("default", {})), **(hyperparams or {})}
+    # RL Zoo's own files have entries for older versions of some envs (MuJoCo's v4, not v5): use them
+    key = entry_key(config, env_id, other_versions=algo in SB3_ALGOS and conf_file is None)
+    entry = {**config.get(key, config.get("default", {})), **(hyperparams or {})}
     fingerprint = _fingerprint(algo_class, entry, base_kwargs)
-    source = f"{path.parent.name}/{path.name}" + ("" if env_id in config else " (default entry)")
+    source = f"{path.parent.name}/{path.name}"
+    if key != env_id:
+        source += f" ({key} entry)" if key in config else " (default entry)"
     n_envs = int(entry.pop("n_envs", 1))
     n_timesteps = int(float(entry.pop("n_timesteps", 100_000)))
     policy = str(entry.pop("policy", "MlpPolicy"))
@@ -92,6 +96,26 @@ def run_config(
         entry["policy_kwargs"] = parse_policy_kwargs(entry["policy_kwargs"])
     kwargs = ZooExperimentManager._preprocess_schedules({**entry, **base_kwargs})
     return RunConfig(algo_class, kwargs, n_envs, n_timesteps, normalize, source, fingerprint, policy)
+
+
+def entry_key(config: dict[str, Any], env_id: str, other_versions: bool = False) -> str:
+    """
+    The key of ``env_id``'s entry in an RL Zoo config: ``env_id`` itself, or with ``other_versions``
+    and no entry of its own, the newest entry of the same env in an older version (RL Zoo has not
+    caught up with Gymnasium's MuJoCo v5: ``HalfCheetah-v5`` reads its ``HalfCheetah-v4``; an env
+    with only newer entries, such as ``CartPole-v0``, has none); ``env_id`` when there is none.
+    """
+    if env_id in config or not other_versions:
+        return env_id
+    name, _, version = env_id.rpartition("-v")
+    if not name or not version.isdigit():
+        return env_id
+    older = []
+    for key in config:
+        other, _, other_version = key.rpartition("-v")
+        if other == name and other_version.isdigit() and int(other_version) < int(version):
+            older.append(int(other_version))
+    return f"{name}-v{max(older)}" if older else env_id
 
 
 def rl_zoo_config_path(zoo_name: str) -> Path:
@@ -108,15 +132,16 @@ def zoo_name_of(algo: str) -> str:
 def rl_zoo_a2c_budget(env_id: str) -> int:
     """
     RL Zoo's training budget for A2C on ``env_id``: the ``n_timesteps`` of its entry in the
-    ``a2c.yml`` bundled with RL Zoo.
+    ``a2c.yml`` bundled with RL Zoo (or of the same env's in another version, :func:`entry_key`).
 
     :raises ValueError: if RL Zoo's ``a2c.yml`` has no entry for the env
     """
     config = load_config(rl_zoo_config_path("a2c"))
-    if env_id not in config or "n_timesteps" not in config[env_id]:
+    key = entry_key(config, env_id, other_versions=True)
+    if key not in config or "n_timesteps" not in config[key]:
         known = ", ".join(sorted(key for key in config if "n_timesteps" in config[key]))
         raise ValueError(f"argument --timesteps: RL Zoo's a2c.yml has no budget for {env_id}; it has {known}")
-    return int(float(config[env_id]["n_timesteps"]))
+    return int(float(config[key]["n_timesteps"]))
 
 
 def budget(timesteps: int | str | None, env_id: str, config: RunConfig) -> int:
