@@ -1,7 +1,7 @@
 """Where an A2C update's time goes: microseconds per update (one rollout and one training step).
 
 Usage (from the repository root): python -m benchmarks.profile_update [--algo pg_a2c|pg_a2c_exact|sb3_a2c]
-    [--env CartPole-v1] [--n-envs 8] [--timesteps 40000]
+    [--env CartPole-v1] [--n-envs 8] [--timesteps 40000] [--vec-env dummy|gymnasium-native|...]
 
 Trains with SB3's default A2C hyperparameters and wraps the parts of the loop in timers: the whole
 rollout and training step, and inside them the vec env's ``step``, the rollout's action sampling,
@@ -15,9 +15,9 @@ import time
 
 import stable_baselines3 as sb3
 import torch as th
-from stable_baselines3.common.env_util import make_vec_env
 
 from benchmarks.throughput import ALGOS, time_method
+from sb3_pg.vec_envs import VEC_ENV_KINDS, make_vec_env_of
 
 
 def main() -> None:
@@ -26,9 +26,10 @@ def main() -> None:
     parser.add_argument("--env", default="CartPole-v1")
     parser.add_argument("--n-envs", type=int, default=8)
     parser.add_argument("--timesteps", type=int, default=40_000)
+    parser.add_argument("--vec-env", choices=VEC_ENV_KINDS, default="dummy")
     args = parser.parse_args()
     th.set_num_threads(1)
-    model = ALGOS[args.algo]("MlpPolicy", make_vec_env(args.env, n_envs=args.n_envs, seed=0), seed=0)
+    model = ALGOS[args.algo]("MlpPolicy", make_vec_env_of(args.vec_env, args.env, args.n_envs, 0), seed=0)
     model.learn(4_000)  # warm up
     totals: dict[str, float] = {}
     time_method(model, "collect_rollouts", totals, "rollout")
@@ -50,7 +51,9 @@ def main() -> None:
     model.learn(args.timesteps, reset_num_timesteps=False)
     total = time.perf_counter() - start
     updates = args.timesteps / (model.n_steps * model.n_envs)
-    print(f"{args.algo} on {args.env} with {args.n_envs} envs: {total / updates * 1e6:,.0f} us per update")
+    print(f"{args.algo} on {args.env} with {args.n_envs} envs ({args.vec_env}): {total / updates * 1e6:,.0f} us per update")
+    training_rate = model.n_steps * model.n_envs / (totals["training step"] / updates)
+    print(f"{args.timesteps / total:,.0f} steps/s; the training step alone: {training_rate:,.0f} samples/s")
     for label, seconds in totals.items():
         print(f"{label:24s} {seconds / updates * 1e6:8,.0f} us")
 
