@@ -336,6 +336,27 @@ def test_pg_a2c_warm_starts_include_its_own_entry():
     assert kwargs["policy_kwargs"]["net_arch"] == entry["policy_kwargs"]["net_arch"]
 
 
+@pytest.mark.parametrize("algo", BASE)
+def test_no_entropy_bonus_is_a_point_of_the_search(algo):
+    """SB3's default ent_coef (0.0, most of RL Zoo's A2C entries) is exact, not the log scale's 1e-8; a
+    trial stored before the choice existed had a bonus."""
+    space = SEARCH_SPACES[algo]
+    params = space.params_for({}, ["ent_coef"])
+    assert params["entropy_bonus"] == "off" and "ent_coef" not in params
+    assert space.kwargs_from_params(params)["ent_coef"] == 0.0
+    params = space.params_for({"ent_coef": 0.01}, ["ent_coef"])
+    assert params["entropy_bonus"] == "on" and space.kwargs_from_params(params)["ent_coef"] == 0.01
+    older = {k: v for k, v in params.items() if k != "entropy_bonus"}
+    assert space.sample(optuna.trial.FixedTrial(older), ["ent_coef"])["ent_coef"] == 0.01
+    seen = set()
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(20):
+        trial = study.ask()
+        seen.add(space.sample(trial, ["ent_coef"])["ent_coef"] == 0.0)
+        study.tell(trial, 0.0)
+    assert seen == {True, False}
+
+
 def test_no_warm_start(tmp_path):
     assert _cli(tmp_path, "reinforce", 1, "--no-warm-start") == 0
     study = optuna.load_study(study_name="reinforce-CartPole-v1", storage=open_storage(str(tmp_path / "study.log")))

@@ -303,8 +303,22 @@ def sample_gae_lambda(trial: BaseTrial) -> dict[str, Any]:
     return {"gae_lambda": trial.suggest_categorical("gae_lambda", GAE_LAMBDAS)}
 
 
+ENT_COEFS = (1e-8, 0.1)  # log scale, as RL Zoo's samplers; "off" is exactly 0
+
+
 def sample_ent_coef(trial: BaseTrial) -> dict[str, Any]:
-    return {"ent_coef": trial.suggest_float("ent_coef", 1e-8, 0.1, log=True)}
+    # SB3's default and most of RL Zoo's A2C entries have no entropy bonus (ent_coef 0.0), which a log
+    # scale cannot hold: an explicit "off" makes those entries points of the search
+    if _suggest_choice(trial, "entropy_bonus", ("off", "on"), before_it_existed="on") == "off":
+        return {"ent_coef": 0.0}
+    return {"ent_coef": trial.suggest_float("ent_coef", *ENT_COEFS, log=True)}
+
+
+def ent_coef_params(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+    if _constant(kwargs["ent_coef"]) == 0.0:
+        return {"entropy_bonus": "off"}
+    value = _float_in("ent_coef", *ENT_COEFS, kwargs["ent_coef"])
+    return None if value is None else {"entropy_bonus": "on", **value}
 
 
 MAX_GRAD_NORMS = [0.0, 0.3, 0.5, 1.0, 2.0, 5.0]
@@ -375,7 +389,7 @@ def _space(algo: type[Reinforce] | type[A2C], n_envs: int, batch: Hyperparameter
             sample_ent_coef,
             ("ent_coef",),
             default_on=False,
-            params_of=lambda kw: _float_in("ent_coef", 1e-8, 0.1, kw["ent_coef"]),
+            params_of=ent_coef_params,
         ),
         Hyperparameter(
             "max_grad_norm",
