@@ -357,6 +357,24 @@ def test_no_entropy_bonus_is_a_point_of_the_search(algo):
     assert seen == {True, False}
 
 
+def test_rl_zoo_entries_with_sb3_defaults_are_points_of_the_search():
+    """RL Zoo's MountainCar-v0 A2C entry keeps SB3's n_steps 5 and ent_coef 0.0: with both searched,
+    its warm start replays it exactly; a trial stored before the n_steps choice existed had a power of two."""
+    from tuning.warm_start import warm_start_configs
+
+    space = SEARCH_SPACES["pg_a2c"]
+    extra = ["n_steps", "ent_coef", "gae_lambda"]
+    zoo = warm_start_configs("pg_a2c", "MountainCar-v0")["rl_zoo_a2c.yml"]
+    params = space.params_for(zoo, extra)
+    assert params["n_steps_kind"] == "sb3_default" and params["entropy_bonus"] == "off"
+    kwargs = space.kwargs_from_params(params)
+    assert kwargs["n_steps"] == 5 and kwargs["ent_coef"] == 0.0 and kwargs["learning_rate"] == 7e-4
+    assert space.params_for({"n_steps": 64}, extra)["n_steps_exp"] == 6
+    assert space.params_for({"n_steps": 6}, extra).get("n_steps_exp") is None  # neither: left to the sampler
+    older = {k: v for k, v in space.params_for({"n_steps": 8}, ["n_steps"]).items() if k != "n_steps_kind"}
+    assert older["n_steps_exp"] == 3 and space.sample(optuna.trial.FixedTrial(older), ["n_steps"])["n_steps"] == 8
+
+
 def test_no_warm_start(tmp_path):
     assert _cli(tmp_path, "reinforce", 1, "--no-warm-start") == 0
     study = optuna.load_study(study_name="reinforce-CartPole-v1", storage=open_storage(str(tmp_path / "study.log")))

@@ -280,13 +280,28 @@ def sample_critic_size(trial: BaseTrial) -> dict[str, Any]:
     return {"policy_kwargs": {"net_arch": net_arch}}
 
 
+SB3_A2C_N_STEPS = 5  # SB3's default, and 12 of RL Zoo's 22 A2C entries: not a power of two
+
+
 def _sample_n_steps(low_exp: int, high_exp: int) -> Sample:
     def sample_n_steps(trial: BaseTrial) -> dict[str, Any]:
-        n_steps = 2 ** trial.suggest_int("n_steps_exp", low_exp, high_exp)
+        # Powers of two, or SB3's default, so that RL Zoo's entries that keep it are points of the search
+        kind = _suggest_choice(trial, "n_steps_kind", ("power_of_two", "sb3_default"), before_it_existed="power_of_two")
+        n_steps = SB3_A2C_N_STEPS if kind == "sb3_default" else 2 ** trial.suggest_int("n_steps_exp", low_exp, high_exp)
         trial.set_user_attr("n_steps", n_steps)
         return {"n_steps": n_steps}
 
     return sample_n_steps
+
+
+def _n_steps_params(low_exp: int, high_exp: int) -> Callable[[Mapping[str, Any]], dict[str, Any] | None]:
+    def n_steps_params(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+        if kwargs["n_steps"] == SB3_A2C_N_STEPS and not isinstance(kwargs["n_steps"], bool):
+            return {"n_steps_kind": "sb3_default"}
+        found = _power_of_two("n_steps_exp", low_exp, high_exp, kwargs["n_steps"])
+        return None if found is None else {"n_steps_kind": "power_of_two", **found}
+
+    return n_steps_params
 
 
 def _sample_n_episodes(low_exp: int, high_exp: int) -> Sample:
@@ -440,12 +455,12 @@ def a2c_space(algo: type[A2C]) -> SearchSpace:
     space = _space(
         algo,
         8,
-        Hyperparameter(  # n_steps 4 to 2048
+        Hyperparameter(  # n_steps 4 to 2048, or 5
             "n_steps",
             _sample_n_steps(2, 11),
             ("n_steps",),
             default_on=False,
-            params_of=lambda kw: _power_of_two("n_steps_exp", 2, 11, kw["n_steps"]),
+            params_of=_n_steps_params(2, 11),
         ),
         [],
     )
