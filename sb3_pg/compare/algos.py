@@ -86,8 +86,10 @@ def run_config(
     entry = {**config.get(key, config.get("default", {})), **(hyperparams or {})}
     fingerprint = _fingerprint(algo_class, entry, base_kwargs)
     source = f"{path.parent.name}/{path.name}"
-    if key != env_id:
-        source += f" ({key} entry)" if key in config else " (default entry)"
+    if key not in config:
+        source += " (default entry)"
+    elif key != env_id:
+        source += f" ({key} entry)"
     n_envs = int(entry.pop("n_envs", 1))
     n_timesteps = int(float(entry.pop("n_timesteps", 100_000)))
     policy = str(entry.pop("policy", "MlpPolicy"))
