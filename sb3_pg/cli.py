@@ -9,13 +9,12 @@ evaluate it deterministically on a separate env and print the mean return.
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
 
 import torch as th
 
 from sb3_pg import __version__
-from sb3_pg.cli_args import HelpFormatter, add_vec_env_argument, key_value, positive_int
+from sb3_pg.cli_args import HelpFormatter, add_vec_env_argument, configure_command_process, key_value, positive_int
 from sb3_pg.train import add_train_parser
 from sb3_pg.zoo import OUR_ALGOS
 
@@ -141,12 +140,7 @@ def tune_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
 
 
 def main(argv: list[str] | None = None) -> int:
-    # One torch thread: faster for small networks, and two threads on two cores stall at times
-    th.set_num_threads(1)
-    # Optuna calls heartbeats and their retry "experimental" (since 2.8/2.9): used knowingly. rliable
-    # passes a RandomState to arch, which arch deprecates: their business, not the user's.
-    warnings.filterwarnings("ignore", message=".*is experimental.*")
-    warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
+    configure_command_process()
     parser = build_parser()
     args = parser.parse_args(argv)
     # Errors found after parsing print the subcommand's usage, not the top-level one

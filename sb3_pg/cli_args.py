@@ -2,6 +2,7 @@
 
 import argparse
 import importlib.util
+import warnings
 from typing import Any
 
 import gymnasium as gym
@@ -11,6 +12,18 @@ from sb3_pg.vec_envs import VEC_ENV_KINDS
 
 # Gymnasium env families that need an extra, and the extra that brings it
 _EXTRAS = {"box2d": ("Box2D", "box2d"), "mujoco": ("mujoco", "mujoco")}
+
+
+def configure_command_process() -> None:
+    """What every ``sb3-pg`` process sets first: the command's own and the helper processes it spawns."""
+    import torch as th
+
+    # One torch thread: faster for small networks, and two threads on two cores stall at times
+    th.set_num_threads(1)
+    # Optuna calls heartbeats and their retry "experimental" (since 2.8/2.9): used knowingly. rliable
+    # passes a RandomState to arch, which arch deprecates: their business, not the user's.
+    warnings.filterwarnings("ignore", message=".*is experimental.*")
+    warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

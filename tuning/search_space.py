@@ -296,7 +296,7 @@ def _sample_n_steps(low_exp: int, high_exp: int) -> Sample:
 
 def _n_steps_params(low_exp: int, high_exp: int) -> Callable[[Mapping[str, Any]], dict[str, Any] | None]:
     def n_steps_params(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
-        if kwargs["n_steps"] == SB3_A2C_N_STEPS and not isinstance(kwargs["n_steps"], bool):
+        if kwargs["n_steps"] == SB3_A2C_N_STEPS:
             return {"n_steps_kind": "sb3_default"}
         found = _power_of_two("n_steps_exp", low_exp, high_exp, kwargs["n_steps"])
         return None if found is None else {"n_steps_kind": "power_of_two", **found}

@@ -6,7 +6,6 @@ import multiprocessing
 import os
 import socket
 import sys
-import warnings
 import zlib
 from collections.abc import Callable
 from dataclasses import MISSING, asdict, dataclass, field, fields
@@ -19,7 +18,7 @@ from optuna.pruners import BasePruner, MedianPruner, NopPruner, SuccessiveHalvin
 from optuna.samplers import BaseSampler, RandomSampler, TPESampler
 from tqdm.auto import tqdm
 
-from sb3_pg.cli_args import check_action_masks, check_env_id
+from sb3_pg.cli_args import check_action_masks, check_env_id, configure_command_process
 from sb3_pg.common.output_paths import check_writable_folder
 from sb3_pg.vec_envs import check_vec_env
 from sb3_pg.zoo import format_policy_kwargs, has_classes
@@ -258,10 +257,7 @@ class _Job:
 
 def _helper(job: _Job, worker: int, n_trials: int, confirmation_total: int | None) -> None:
     """A helper process: the study's trials, or (with ``confirmation_total``) the confirmation runs."""
-    import torch as th
-
-    th.set_num_threads(1)
-    warnings.filterwarnings("ignore", message=".*is experimental.*")  # as sb3_pg.cli.main
+    configure_command_process()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study, _ = load_or_create(
         job.settings, job.storage, job.study_name, job.sampler, job.pruner, job.heartbeat_interval, worker=worker

@@ -5,7 +5,6 @@ import multiprocessing
 import os
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import optuna
@@ -18,6 +17,7 @@ from sb3_pg.cli_args import (
     budget_or_rl_zoo,
     check_action_masks,
     check_env_id,
+    configure_command_process,
     positive_int,
 )
 from sb3_pg.common.output_paths import check_writable_folder
@@ -87,10 +87,7 @@ def validate(args: argparse.Namespace) -> None:
 
 
 def _worker_process(storage: str, settings: CompareSettings) -> None:
-    import torch as th
-
-    th.set_num_threads(1)
-    warnings.filterwarnings("ignore", message=".*is experimental.*")  # as sb3_pg.cli.main
+    configure_command_process()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     run_worker(open_grid(storage, settings), settings)
 
@@ -109,7 +106,8 @@ def compare_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     grid = [(algo, env_id, seed) for env_id in args.envs for algo in args.algos for seed in range(args.seeds)]
     fingerprints = Fingerprints(settings)
     queued = enqueue_missing(study, grid, fingerprints)
-    states = [t.state for t in grid_trials(study, fingerprints) if run_of(t) in set(grid)]
+    wanted = set(grid)
+    states = [t.state for t in grid_trials(study, fingerprints) if run_of(t) in wanted]
     done = states.count(TrialState.COMPLETE)
     print(
         f"{len(grid)} runs: {done} done, {len(grid) - done - queued} queued before or running, {queued} queued now ({storage})"
@@ -121,7 +119,6 @@ def compare_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     ]
     for helper in helpers:
         helper.start()
-    wanted = set(grid)
     with tqdm(total=len(grid), desc="runs", unit="run", disable=args.no_progress_bar) as bar:
 
         def show() -> None:
