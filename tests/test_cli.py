@@ -50,6 +50,7 @@ ZOO_TRAIN = ["zoo", "train", "--algo", "pg_a2c", "--env", "CartPole-v1", "-n", "
         ([*TUNE, "--fixed", "gamma"], "--fixed"),
         ([*TUNE, "--fixed", "policy_kwargs=dict(a=open('x'))"], "--fixed"),
         ([*TUNE, "--confirm-seeds", "0"], "--confirm-seeds"),
+        ([*TUNE, "--n-workers", "0"], "--n-workers"),
         ([*TUNE, "--extra-params", "gae_lambda"], "--extra-params"),
         (["compare", "--mode", "best"], "--mode"),
         (["compare", "--timesteps", "0"], "--timesteps"),
