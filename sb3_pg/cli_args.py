@@ -2,6 +2,8 @@
 
 import argparse
 import importlib.util
+import os
+import tempfile
 import warnings
 from typing import Any
 
@@ -9,6 +11,10 @@ import gymnasium as gym
 import yaml
 
 from sb3_pg.vec_envs import VEC_ENV_KINDS
+
+# SB3's logger makes a new empty folder, tempdir/SB3-<date and time>, at every learn() without a
+# folder of its own; a study makes thousands. The command's processes share this one instead
+SB3_LOG_FOLDER = "SB3-sb3-pg"
 
 # Gymnasium env families that need an extra, and the extra that brings it
 _EXTRAS = {"box2d": ("Box2D", "box2d"), "mujoco": ("mujoco", "mujoco")}
@@ -24,6 +30,8 @@ def configure_command_process() -> None:
     # passes a RandomState to arch, which arch deprecates: their business, not the user's.
     warnings.filterwarnings("ignore", message=".*is experimental.*")
     warnings.filterwarnings("ignore", category=FutureWarning, module="arch")
+    # SB3 writes nothing there unless asked for log files without a folder; a user's own $SB3_LOGDIR wins
+    os.environ.setdefault("SB3_LOGDIR", os.path.join(tempfile.gettempdir(), SB3_LOG_FOLDER))
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

@@ -1,8 +1,12 @@
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import torch as th
 
 # One torch thread: faster for these small networks, and two threads on two cores stall at times.
 th.set_num_threads(1)
+# One SB3 log folder for the suite's thousands of learn() calls, as for the command's processes
+os.environ.setdefault("SB3_LOGDIR", os.path.join(tempfile.gettempdir(), "SB3-sb3-pg-tests"))
 sys.path.insert(0, str(Path(__file__).parent))

@@ -1,10 +1,14 @@
 """The ``sb3-pg`` command."""
 
+import os
+import tempfile
 import time
 
 import pytest
 
+from sb3_pg import A2C, Reinforce
 from sb3_pg.cli import main
+from sb3_pg.cli_args import SB3_LOG_FOLDER, configure_command_process
 
 
 def test_train_prints_evaluation(capsys, tmp_path):
@@ -181,3 +185,20 @@ def test_vec_env_native_without_a_vector_implementation_exits_2_before_any_work(
     assert error.value.code == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert "argument --vec-env: gymnasium-native: 'Pendulum-v1' has no vector implementation" in last
+
+
+def test_command_processes_share_one_sb3_log_folder_instead_of_one_per_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.delenv("SB3_LOGDIR", raising=False)  # and put back as it was afterwards
+    configure_command_process()
+    for model in (A2C("MlpPolicy", "CartPole-v1", seed=0), Reinforce("MlpPolicy", "CartPole-v1", n_episodes=1, seed=0)):
+        model.learn(16)
+        model.learn(16)
+    assert [name for name in os.listdir(tmp_path) if name.startswith("SB3-")] == [SB3_LOG_FOLDER]
+    assert os.listdir(tmp_path / SB3_LOG_FOLDER) == []  # no log files unless asked for
+
+
+def test_a_users_sb3_logdir_is_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("SB3_LOGDIR", str(tmp_path / "mine"))
+    configure_command_process()
+    assert os.environ["SB3_LOGDIR"] == str(tmp_path / "mine")

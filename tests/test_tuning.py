@@ -6,6 +6,7 @@ import csv
 import socket
 import subprocess
 import sys
+import warnings
 
 import optuna
 import pandas as pd
@@ -19,7 +20,7 @@ from sb3_pg.zoo import schedules_as_text
 from tuning import SEARCH_SPACES, TuneSettings
 from tuning.budget import SURPLUS, fail_orphaned_trials, places, run_worker
 from tuning.objective import TuningObjective
-from tuning.report import PLOTS
+from tuning.report import PLOTS, write_plots
 from tuning.storage import open_storage
 
 ALGOS = list(SEARCH_SPACES)
@@ -534,3 +535,24 @@ def test_a_helper_process_runs_the_confirmation_runs(tmp_path):
     confirmation = optuna.load_study(study_name="reinforce-CartPole-v1:confirmation", storage=open_storage(storage))
     assert len(confirmation.trials) == total == 2 and all(t.state == TrialState.COMPLETE for t in confirmation.trials)
     assert {t.user_attrs["seed"] for t in confirmation.trials} == {1000, 1001}
+
+
+def test_plots_of_a_small_study_print_no_warnings(tmp_path):
+    study = optuna.create_study()
+    for value, (x, y) in enumerate([(0.1, 1), (0.2, 1), (0.3, 2)]):
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"x": x, "y": y, "z": 5},
+                distributions={
+                    "x": optuna.distributions.FloatDistribution(0, 1),
+                    "y": optuna.distributions.IntDistribution(1, 2),
+                    "z": optuna.distributions.IntDistribution(5, 5),
+                },
+                value=float(value),
+                intermediate_values={1: float(value)},
+            )
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert write_plots(study, tmp_path) == []
+    assert (tmp_path / "param_importances.png").exists()

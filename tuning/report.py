@@ -122,6 +122,9 @@ def write_plots(study: optuna.Study, folder: Path) -> list[str]:
     skipped = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        # Optuna's "importance ... may be inaccurate" with few trials per value, and matplotlib's
+        # "identical low and high ylims" for a parameter that never varied: noise among the results
+        warnings.simplefilter("ignore", UserWarning)
         for name in PLOTS:
             short = name.removeprefix("plot_")
             try:
