@@ -537,7 +537,7 @@ def test_a_helper_process_runs_the_confirmation_runs(tmp_path):
     assert {t.user_attrs["seed"] for t in confirmation.trials} == {1000, 1001}
 
 
-def test_plots_of_a_small_study_print_no_warnings(tmp_path):
+def test_plots_of_a_small_study_are_small_pages_and_print_no_warnings(tmp_path):
     study = optuna.create_study()
     for value, (x, y) in enumerate([(0.1, 1), (0.2, 1), (0.3, 2)]):
         study.add_trial(
@@ -556,3 +556,5 @@ def test_plots_of_a_small_study_print_no_warnings(tmp_path):
         warnings.simplefilter("error")
         assert write_plots(study, tmp_path) == []
     assert (tmp_path / "param_importances.png").exists()
+    page = (tmp_path / "param_importances.html").read_text()
+    assert "cdn.plot.ly" in page and len(page) < 100_000  # not plotly.js's 4.8 MB in every page
