@@ -337,6 +337,26 @@ def test_pg_a2c_warm_starts_include_its_own_entry():
     assert kwargs["policy_kwargs"]["net_arch"] == entry["policy_kwargs"]["net_arch"]
 
 
+def test_reinforce_warm_starts_include_what_rl_zoo_knows_about_the_env():
+    """RL Zoo's A2C entry's discount, noise, clipping and advantage settings, not its optimiser's or A2C's own."""
+    from sb3_pg import Reinforce
+    from tuning.warm_start import warm_start_configs
+
+    configs = warm_start_configs("reinforce", "Pendulum-v1")
+    assert list(configs) == ["defaults", "zoo_configs", "rl_zoo_a2c.yml_shared"]
+    shared = configs["rl_zoo_a2c.yml_shared"]
+    assert shared["gamma"] == 0.9 and shared["use_sde"] is True and shared["max_grad_norm"] == 0.5
+    assert shared["policy_kwargs"] == {"log_std_init": -2, "ortho_init": False}
+    assert not {"learning_rate", "n_steps", "gae_lambda", "vf_coef", "use_rms_prop"} & set(shared)
+    Reinforce("MlpPolicy", "Pendulum-v1", **shared)
+    fixed = {"use_sde": True, "policy_kwargs": shared["policy_kwargs"]}
+    space = SEARCH_SPACES["reinforce"]
+    extra = ["max_grad_norm", "normalize_advantage"]
+    kwargs = space.kwargs_from_params(space.params_for(shared, extra, fixed), fixed)
+    assert kwargs["gamma"] == pytest.approx(0.9) and kwargs["max_grad_norm"] == 0.5 and kwargs["learning_rate"] == 3e-3
+    assert kwargs["use_sde"] is True and kwargs["policy_kwargs"]["log_std_init"] == -2
+
+
 @pytest.mark.parametrize("algo", BASE)
 def test_no_entropy_bonus_is_a_point_of_the_search(algo):
     """SB3's default ent_coef (0.0, most of RL Zoo's A2C entries) is exact, not the log scale's 1e-8; a

@@ -1,6 +1,7 @@
 """Warm starts: the configurations a study tries first, so that its best can never be worse than them.
 
-For ``reinforce``: its defaults and its ``zoo_configs/`` entry for the env; for ``pg_a2c``: SB3's A2C
+For ``reinforce``: its defaults, its ``zoo_configs/`` entry for the env, and the settings of RL Zoo's
+``a2c.yml`` entry for the env that REINFORCE shares (:func:`rl_zoo_a2c_shared`); for ``pg_a2c``: SB3's A2C
 defaults (which ``pg_a2c`` shares), RL Zoo's own ``a2c.yml`` entry for the env, converted (with
 that entry ``pg_a2c`` is SB3's A2C, update for update), and its own ``zoo_configs/`` entry, so that
 re-tuning at another budget cannot end below the entry it replaces. Each is enqueued with
@@ -11,11 +12,13 @@ sampler, and the trial's ``warm_start`` user attribute says which configuration 
 study's own settings (``n_envs``, ``--normalize``, ``--fixed``) apply to these trials as to every other.
 """
 
+import inspect
 from typing import Any
 
 import optuna
 
 from sb3_pg.compare.algos import run_config
+from sb3_pg.reinforce import Reinforce
 from tuning.search_space import SEARCH_SPACES
 
 WARM_START_ATTR = "warm_start"
@@ -33,7 +36,30 @@ def warm_start_configs(algo: str, env_id: str) -> dict[str, dict[str, Any]]:
             "rl_zoo_a2c.yml": dict(run_config("sb3_a2c", env_id, "tuned").kwargs),
             "zoo_configs": dict(run_config(algo, env_id, "tuned").kwargs),
         }
-    return {"defaults": {}, "zoo_configs": dict(run_config(algo, env_id, "tuned").kwargs)}
+    configs = {"defaults": {}, "zoo_configs": dict(run_config(algo, env_id, "tuned").kwargs)}
+    if algo == "reinforce":
+        configs["rl_zoo_a2c.yml_shared"] = rl_zoo_a2c_shared(env_id)
+    return configs
+
+
+# Not shared: A2C's own batch and loss (n_steps, gae_lambda, vf_coef), and its optimiser's settings.
+# RL Zoo's rates are for RMSprop steps every n_steps; REINFORCE takes one Adam step per batch of
+# episodes, so it keeps its own rates
+_NOT_SHARED = ("learning_rate", "critic_learning_rate")
+
+
+def rl_zoo_a2c_shared(env_id: str) -> dict[str, Any]:
+    """
+    What RL Zoo's ``a2c.yml`` entry for the env knows about the env itself, as ``Reinforce`` arguments:
+    the discount, the exploration noise (``use_sde``, ``policy_kwargs``' ``log_std_init``), gradient
+    clipping, advantage normalisation, the entropy bonus. Pendulum-v1's ``gamma: 0.9`` is the kind of
+    setting a search started from ``gamma: 0.99`` may never reach.
+
+    :param env_id: the Gymnasium env id
+    :return: ``Reinforce`` keyword arguments
+    """
+    accepted = set(inspect.signature(Reinforce.__init__).parameters) - set(_NOT_SHARED)
+    return {key: value for key, value in run_config("sb3_a2c", env_id, "tuned").kwargs.items() if key in accepted}
 
 
 def enqueue_warm_starts(
