@@ -56,6 +56,7 @@ ZOO_TRAIN = ["zoo", "train", "--algo", "pg_a2c", "--env", "CartPole-v1", "-n", "
         ([*TUNE, "--confirm-seeds", "0"], "--confirm-seeds"),
         ([*TUNE, "--n-workers", "0"], "--n-workers"),
         ([*TUNE, "--extra-params", "gae_lambda"], "--extra-params"),
+        ([*TUNE, "--extra-params", "use_sde"], "use_sde needs continuous (Box) actions; CartPole-v1 has Discrete(2)"),
         (["compare", "--mode", "best"], "--mode"),
         (["compare", "--timesteps", "0"], "--timesteps"),
         (["compare", "--eval-freq", "0"], "--eval-freq"),

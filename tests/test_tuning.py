@@ -337,6 +337,38 @@ def test_pg_a2c_warm_starts_include_its_own_entry():
     assert kwargs["policy_kwargs"]["net_arch"] == entry["policy_kwargs"]["net_arch"]
 
 
+@pytest.mark.parametrize("algo", BASE)
+def test_gaussian_exploration_settings_are_points_of_the_search(algo):
+    """gSDE with its resampling frequency, log_std_init and ortho_init: RL Zoo's entries for Pendulum-v1
+    and MountainCarContinuous-v0 replay exactly, SB3's defaults too, and sampled ones build models."""
+    space = SEARCH_SPACES[algo]
+    extra = ["use_sde", "log_std_init", "ortho_init"]
+    for zoo in (
+        {"use_sde": True, "policy_kwargs": {"log_std_init": -2, "ortho_init": False}},
+        {"use_sde": True, "sde_sample_freq": 16, "policy_kwargs": {"log_std_init": 0.0, "ortho_init": False}},
+        {},
+    ):
+        kwargs = space.kwargs_from_params(space.params_for(zoo, extra))
+        policy_kwargs = zoo.get("policy_kwargs", {})
+        assert kwargs["use_sde"] == zoo.get("use_sde", False)
+        assert kwargs.get("sde_sample_freq", -1) == zoo.get("sde_sample_freq", -1)
+        assert kwargs["policy_kwargs"]["log_std_init"] == policy_kwargs.get("log_std_init", 0.0)
+        assert kwargs["policy_kwargs"]["ortho_init"] == policy_kwargs.get("ortho_init", True)
+        assert kwargs["policy_kwargs"]["net_arch"]["pi"] == [64, 64]  # merged with the critic's size
+    # Fixing policy_kwargs takes log_std_init and ortho_init out of the search, not use_sde
+    fixed = {"policy_kwargs": {"log_std_init": -2, "ortho_init": False}}
+    assert [h.name for h in space.active(extra, fixed) if h.name in extra] == ["use_sde"]
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(12):
+        trial = study.ask()
+        kwargs = space.sample(trial, extra)
+        seen.add(kwargs["use_sde"])
+        space.algo("MlpPolicy", "Pendulum-v1", **kwargs)
+        study.tell(trial, 0.0)
+    assert seen == {True, False}
+
+
 def test_reinforce_warm_starts_include_what_rl_zoo_knows_about_the_env():
     """RL Zoo's A2C entry's discount, noise, clipping and advantage settings, not its optimiser's or A2C's own."""
     from sb3_pg import Reinforce

@@ -336,6 +336,39 @@ def ent_coef_params(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
     return None if value is None else {"entropy_bonus": "on", **value}
 
 
+SDE_SAMPLE_FREQS = [-1, 4, 8, 16, 32, 64, 128]  # -1: one noise matrix per rollout (SB3's default)
+LOG_STD_INITS = (-4.0, 1.0)  # RL Zoo's samplers' range; SB3's default is 0
+# Hyperparameters of a Gaussian policy: a study on discrete actions cannot search them
+CONTINUOUS_ONLY = ("use_sde", "log_std_init")
+
+
+def sample_use_sde(trial: BaseTrial) -> dict[str, Any]:
+    # gSDE (state-dependent exploration noise), with how often its noise matrix is drawn again:
+    # RL Zoo's entries for Pendulum-v1 and MountainCarContinuous-v0 use it
+    if not trial.suggest_categorical("use_sde", [False, True]):
+        return {"use_sde": False}
+    return {"use_sde": True, "sde_sample_freq": trial.suggest_categorical("sde_sample_freq", SDE_SAMPLE_FREQS)}
+
+
+def use_sde_params(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+    if not kwargs["use_sde"]:
+        return {"use_sde": False}
+    frequency = _choice("sde_sample_freq", SDE_SAMPLE_FREQS, kwargs["sde_sample_freq"])
+    return None if frequency is None else {"use_sde": True, **frequency}
+
+
+def sample_log_std_init(trial: BaseTrial) -> dict[str, Any]:
+    return {"policy_kwargs": {"log_std_init": trial.suggest_float("log_std_init", *LOG_STD_INITS)}}
+
+
+def sample_ortho_init(trial: BaseTrial) -> dict[str, Any]:
+    return {"policy_kwargs": {"ortho_init": trial.suggest_categorical("ortho_init", [True, False])}}
+
+
+def _policy_kwarg(kwargs: Mapping[str, Any], key: str, default: Any) -> Any:
+    return (kwargs.get("policy_kwargs") or {}).get(key, default)  # SB3's ActorCriticPolicy defaults
+
+
 MAX_GRAD_NORMS = [0.0, 0.3, 0.5, 1.0, 2.0, 5.0]
 GAE_LAMBDAS = [0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 1.0]
 BASELINE_CHOICES = ["none", "mean", "value"]
@@ -419,6 +452,21 @@ def _space(algo: type[Reinforce] | type[A2C], n_envs: int, batch: Hyperparameter
             ("normalize_advantage",),
             default_on=False,
             params_of=lambda kw: _choice("normalize_advantage", (False, True), kw["normalize_advantage"]),
+        ),
+        Hyperparameter("use_sde", sample_use_sde, ("use_sde", "sde_sample_freq"), default_on=False, params_of=use_sde_params),
+        Hyperparameter(
+            "log_std_init",
+            sample_log_std_init,
+            ("policy_kwargs.log_std_init",),
+            default_on=False,
+            params_of=lambda kw: _float_in("log_std_init", *LOG_STD_INITS, _policy_kwarg(kw, "log_std_init", 0.0)),
+        ),
+        Hyperparameter(
+            "ortho_init",
+            sample_ortho_init,
+            ("policy_kwargs.ortho_init",),
+            default_on=False,
+            params_of=lambda kw: _choice("ortho_init", (True, False), _policy_kwarg(kw, "ortho_init", True)),
         ),
     ]:
         space.add(hyperparameter)

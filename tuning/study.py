@@ -26,7 +26,7 @@ from tuning import confirm as held_out
 from tuning import report
 from tuning.budget import Places, places, run_worker
 from tuning.objective import TuningObjective
-from tuning.search_space import SEARCH_SPACES
+from tuning.search_space import CONTINUOUS_ONLY, SEARCH_SPACES
 from tuning.storage import check_storage, is_rdb_url, open_storage, study_exists
 from tuning.warm_start import enqueue_warm_starts
 
@@ -78,11 +78,19 @@ def validate(settings: TuneSettings, storage: str) -> None:
     # Wrong values of fixed arguments (types, ranges, spaces) fail here, not in every trial
     env = gym.make(settings.env_id)
     try:
-        space.algo(
-            space.algo.default_policy(), env, device="cpu", **copy.deepcopy(settings.fixed)
-        )  # models mutate policy_kwargs
-    except (ValueError, TypeError, AssertionError) as error:
-        raise ValueError(f"argument --fixed: {error}") from None
+        continuous_only = [name for name in settings.extra_params if name in CONTINUOUS_ONLY]
+        if continuous_only and not isinstance(env.action_space, gym.spaces.Box):
+            raise ValueError(
+                f"argument --extra-params: {', '.join(continuous_only)} {'needs' if len(continuous_only) == 1 else 'need'}"
+                " continuous (Box) actions; "
+                f"{settings.env_id} has {env.action_space}"
+            )
+        try:
+            space.algo(
+                space.algo.default_policy(), env, device="cpu", **copy.deepcopy(settings.fixed)
+            )  # models mutate policy_kwargs
+        except (ValueError, TypeError, AssertionError) as error:
+            raise ValueError(f"argument --fixed: {error}") from None
     finally:
         env.close()
     check_storage(storage)
