@@ -369,6 +369,31 @@ def test_gaussian_exploration_settings_are_points_of_the_search(algo):
     assert seen == {True, False}
 
 
+def test_rl_zoo_pendulum_entry_is_a_point_of_the_search():
+    """vf_coef 0.4, n_steps 8, gae_lambda 0.9, lin_7e-4, gamma 0.9 with gSDE fixed: RL Zoo's Pendulum-v1
+    A2C entry replays exactly, beside pg_a2c's own (SB3's vf_coef 0.5)."""
+    from tuning.search_space import algorithm_defaults
+    from tuning.warm_start import warm_start_configs
+
+    space = SEARCH_SPACES["pg_a2c"]
+    extra = ["n_steps", "gae_lambda", "max_grad_norm", "normalize_advantage", "vf_coef"]
+    fixed = {"use_sde": True, "policy_kwargs": {"log_std_init": -2, "ortho_init": False}}
+    configs = warm_start_configs("pg_a2c", "Pendulum-v1")
+    for name in ("rl_zoo_a2c.yml", "zoo_configs"):
+        kwargs = space.kwargs_from_params(space.params_for(configs[name], extra, fixed), fixed)
+        kwargs = {**algorithm_defaults(space.algo), **kwargs}  # what the model takes for the rest
+        for key, value in configs[name].items():
+            if callable(value):  # a schedule (RL Zoo's lin_7e-4), or a constant as RL Zoo loads it
+                for progress in (1.0, 0.5):
+                    ours = kwargs[key](progress) if callable(kwargs[key]) else kwargs[key]
+                    assert ours == pytest.approx(value(progress)), (name, key)
+            elif key == "policy_kwargs":
+                assert {**kwargs[key], **value} == kwargs[key], name
+            else:
+                assert kwargs[key] == pytest.approx(value), (name, key)
+    assert configs["rl_zoo_a2c.yml"]["vf_coef"] == 0.4
+
+
 def test_reinforce_warm_starts_include_what_rl_zoo_knows_about_the_env():
     """RL Zoo's A2C entry's discount, noise, clipping and advantage settings, not its optimiser's or A2C's own."""
     from sb3_pg import Reinforce

@@ -7,7 +7,7 @@ trial's parameters back into model arguments (no second copy of the conversion).
 discounts are sampled as RL Zoo does (exponents, ``1 - gamma`` on a log scale), with the real
 values recorded by ``trial.set_user_attr``.
 
-Extending: ``SEARCH_SPACES["pg_a2c"].add(Hyperparameter("vf_coef", sample_vf_coef, ("vf_coef",)))``.
+Extending: ``SEARCH_SPACES["pg_a2c"].add(Hyperparameter("rms_prop_eps", my_sampler, ("rms_prop_eps",)))``.
 """
 
 import copy
@@ -313,6 +313,13 @@ def _sample_n_episodes(low_exp: int, high_exp: int) -> Sample:
     return sample_n_episodes
 
 
+VF_COEFS = [0.1, 0.25, 0.4, 0.5, 0.75, 1.0]  # SB3's 0.5 and RL Zoo's A2C entries' 0.25 and 0.4 among them
+
+
+def sample_vf_coef(trial: BaseTrial) -> dict[str, Any]:
+    return {"vf_coef": trial.suggest_categorical("vf_coef", VF_COEFS)}
+
+
 def sample_gae_lambda(trial: BaseTrial) -> dict[str, Any]:
     # 0 is the TD(0) advantage and 1 the n-step Monte Carlo one: both ends are variants we ship
     return {"gae_lambda": trial.suggest_categorical("gae_lambda", GAE_LAMBDAS)}
@@ -511,6 +518,15 @@ def a2c_space(algo: type[A2C]) -> SearchSpace:
             params_of=_n_steps_params(2, 11),
         ),
         [],
+    )
+    space.add(
+        Hyperparameter(
+            "vf_coef",
+            sample_vf_coef,
+            ("vf_coef",),
+            default_on=False,
+            params_of=lambda kw: _choice("vf_coef", VF_COEFS, float(kw["vf_coef"])),
+        )
     )
     space.add(
         Hyperparameter(

@@ -7,7 +7,7 @@ that entry ``pg_a2c`` is SB3's A2C, update for update), and its own ``zoo_config
 re-tuning at another budget cannot end below the entry it replaces. Each is enqueued with
 :meth:`optuna.Study.enqueue_trial` as the trial parameters that give it
 (:meth:`tuning.search_space.SearchSpace.params_for`; RL Zoo's ``lin_<x>`` schedules are a point of the
-search); a value the search cannot express (``vf_coef``, a size outside the ranges) is left for the
+search); a value the search cannot express (a size outside the ranges) is left for the
 sampler, and the trial's ``warm_start`` user attribute says which configuration it started from. The
 study's own settings (``n_envs``, ``--normalize``, ``--fixed``) apply to these trials as to every other.
 """
