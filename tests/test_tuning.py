@@ -326,9 +326,9 @@ def test_pg_a2c_warm_starts_include_its_own_entry():
     """Re-tuning pg_a2c at another budget starts from its current entry too, beside RL Zoo's and SB3's."""
     from tuning.warm_start import warm_start_configs
 
-    configs = warm_start_configs("pg_a2c", "MountainCar-v0")
+    configs = warm_start_configs("pg_a2c", "LunarLander-v3")
     assert list(configs) == ["sb3_defaults", "rl_zoo_a2c.yml", "zoo_configs"]
-    entry = yaml.safe_load(open("zoo_configs/pg_a2c.yml"))["MountainCar-v0"]
+    entry = yaml.safe_load(open("zoo_configs/pg_a2c.yml"))["LunarLander-v3"]
     space = SEARCH_SPACES["pg_a2c"]
     extra = ["n_steps", "ent_coef", "gae_lambda"]
     kwargs = space.kwargs_from_params(space.params_for(configs["zoo_configs"], extra))
