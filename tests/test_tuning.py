@@ -286,6 +286,8 @@ def test_rl_zoo_linear_schedules_are_a_point_of_the_search(tmp_path):
     assert entry["learning_rate"] == "lin_0.00083"
     validate_entry("pg_a2c", tmp_path / "best.yml", "LunarLander-v3", entry)
     assert model_kwargs(entry)["learning_rate"](0.5) == pytest.approx(0.000415)
+    # The summary rounds a schedule's initial value as it rounds constants (3 significant digits)
+    assert report._short("lin_0.006019149831954504") == "lin_0.00602" and report._short(0.006019149831954504) == "0.00602"
 
 
 def test_pg_a2c_searches_the_joint_optimizer_and_reads_older_trials():

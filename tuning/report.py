@@ -172,4 +172,9 @@ def summary(study: optuna.Study, top: int = 5) -> str:
 
 
 def _short(value: Any) -> str:
+    if isinstance(value, str) and value.startswith("lin_"):  # a linear schedule, as RL Zoo spells it
+        try:
+            return f"lin_{float(value.removeprefix('lin_')):.3g}"
+        except ValueError:
+            return value
     return f"{value:.3g}" if isinstance(value, float) else str(value)
