@@ -540,12 +540,19 @@ def a2c_space(algo: type[A2C]) -> SearchSpace:
     return space
 
 
+def _discrete_only(space: SearchSpace) -> SearchSpace:
+    """Without the Gaussian policy's hyperparameters: masked actions are discrete."""
+    for name in CONTINUOUS_ONLY:
+        del space.hyperparameters[name]
+    return space
+
+
 # By RL Zoo name (sb3_pg.zoo.OUR_ALGOS); the maskable and recurrent algorithms search what their base algorithm does
 SEARCH_SPACES: dict[str, SearchSpace] = {
     "reinforce": reinforce_space(Reinforce),
     "pg_a2c": a2c_space(A2C),
-    "maskable_reinforce": reinforce_space(MaskableReinforce),
-    "maskable_a2c": a2c_space(MaskableA2C),
+    "maskable_reinforce": _discrete_only(reinforce_space(MaskableReinforce)),
+    "maskable_a2c": _discrete_only(a2c_space(MaskableA2C)),
     "recurrent_reinforce": reinforce_space(RecurrentReinforce),
     "recurrent_a2c": a2c_space(RecurrentA2C),
 }
