@@ -547,7 +547,8 @@ def _discrete_only(space: SearchSpace) -> SearchSpace:
     return space
 
 
-# By RL Zoo name (sb3_pg.zoo.OUR_ALGOS); the maskable and recurrent algorithms search what their base algorithm does
+# By RL Zoo name (sb3_pg.zoo.OUR_ALGOS); the maskable and recurrent algorithms search what their base
+# algorithm does (the maskable ones without the Gaussian policy's use_sde and log_std_init)
 SEARCH_SPACES: dict[str, SearchSpace] = {
     "reinforce": reinforce_space(Reinforce),
     "pg_a2c": a2c_space(A2C),
