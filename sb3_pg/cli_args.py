@@ -3,6 +3,7 @@
 import argparse
 import importlib.util
 import os
+import re
 import tempfile
 import warnings
 from typing import Any
@@ -78,6 +79,19 @@ def budget_or_rl_zoo(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"must be an integer >= 1 or rl-zoo; got {text!r}") from None
 
 
+_EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def yaml_value(text: str) -> Any:
+    """A command-line value read as YAML, except that ``1e-3`` is a float: YAML 1.1 (PyYAML) reads a
+    number in exponent form without a dot (``1e-3``, ``3E-4``) as a string, where anyone typing it on
+    a command line means the number."""
+    value = yaml.safe_load(text)
+    if isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value.strip()):
+        return float(value)
+    return value
+
+
 def key_value(text: str) -> tuple[str, Any]:
     """``KEY=VALUE``, the value read as YAML (numbers, booleans, null, lists: never executed as code),
     or for ``policy_kwargs`` RL Zoo's ``dict(...)`` spelling too."""
@@ -91,7 +105,7 @@ def key_value(text: str) -> tuple[str, Any]:
             return key, parse_policy_kwargs(value)
         except ValueError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
-    return key, yaml.safe_load(value)
+    return key, yaml_value(value)
 
 
 def check_env_id(option: str, env_id: str) -> None:

@@ -37,6 +37,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 from torch import nn
 
 from sb3_pg.a2c import A2C
+from sb3_pg.cli_args import yaml_value
 from sb3_pg.evaluation import eval_callback_class
 from sb3_pg.maskable import MaskableA2C, MaskableReinforce
 from sb3_pg.recurrent import RecurrentA2C, RecurrentReinforce
@@ -416,7 +417,7 @@ def validate_params(algo: str, env_id: str, params: list[str]) -> None:
         key, sep, text = item.partition(":")
         if not sep:
             raise ZooConfigError(f"-params {item!r}: expected key:value")
-        entry[key] = parse_policy_kwargs(text) if key == "policy_kwargs" else yaml.safe_load(text)
+        entry[key] = parse_policy_kwargs(text) if key == "policy_kwargs" else yaml_value(text)
     if len(entry) > 1:
         validate_entry(algo, "-params", env_id, entry, build=False)
 

@@ -65,6 +65,18 @@ def test_conf_file_and_hyperparams_override_the_entry(tmp_path, capsys):
     assert "n_envs: 3" in out and "gamma: 0.95" in out
 
 
+def test_numbers_typed_as_on_a_command_line_are_numbers():
+    """PyYAML reads ``1e-3`` (exponent, no dot) as a string; the help's own example must work."""
+    argv = ["train", "--algo", "reinforce", "--hyperparams", "learning_rate=1e-3", "ent_coef=3E-4", "gamma=0.99"]
+    config, _ = resolve_config(build_parser().parse_args(argv))
+    learning_rate = config.kwargs["learning_rate"]
+    assert (learning_rate if isinstance(learning_rate, float) else learning_rate(1.0)) == 1e-3
+    assert (config.kwargs["ent_coef"], config.kwargs["gamma"]) == (3e-4, 0.99)
+    argv = ["train", "--algo", "reinforce", "--hyperparams", "learning_rate=lin_1e-3", "policy=MlpPolicy", "x=nan"]
+    values = dict(build_parser().parse_args(argv).hyperparams)
+    assert values == {"learning_rate": "lin_1e-3", "policy": "MlpPolicy", "x": "nan"}
+
+
 def test_policy_kwargs_in_rl_zoo_spelling(capsys):
     argv = ["train", "--algo", "reinforce", "--hyperparams", "policy_kwargs=dict(net_arch=[16], activation_fn=nn.ReLU)"]
     config, _ = resolve_config(build_parser().parse_args(argv))
