@@ -3,14 +3,13 @@
 import argparse
 import importlib.util
 import os
-import re
 import tempfile
 import warnings
 from typing import Any
 
 import gymnasium as gym
-import yaml
 
+from sb3_pg.common.yaml_text import yaml_value
 from sb3_pg.vec_envs import VEC_ENV_KINDS
 
 # SB3's logger makes a new empty folder, tempdir/SB3-<date and time>, at every learn() without a
@@ -77,19 +76,6 @@ def budget_or_rl_zoo(text: str) -> int | str:
         return positive_int(text)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"must be an integer >= 1 or rl-zoo; got {text!r}") from None
-
-
-_EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
-
-
-def yaml_value(text: str) -> Any:
-    """A command-line value read as YAML, except that ``1e-3`` is a float: YAML 1.1 (PyYAML) reads a
-    number in exponent form without a dot (``1e-3``, ``3E-4``) as a string, where anyone typing it on
-    a command line means the number."""
-    value = yaml.safe_load(text)
-    if isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value.strip()):
-        return float(value)
-    return value
 
 
 def key_value(text: str) -> tuple[str, Any]:

@@ -37,7 +37,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 from torch import nn
 
 from sb3_pg.a2c import A2C
-from sb3_pg.cli_args import yaml_value
+from sb3_pg.common.yaml_text import yaml_value
 from sb3_pg.evaluation import eval_callback_class
 from sb3_pg.maskable import MaskableA2C, MaskableReinforce
 from sb3_pg.recurrent import RecurrentA2C, RecurrentReinforce
