@@ -17,6 +17,7 @@ from sb3_pg.zoo import (
     register,
     schedules_as_text,
     validate_entry,
+    validate_params,
 )
 from tuning import SEARCH_SPACES
 
@@ -211,6 +212,13 @@ def test_params_overrides_are_validated_as_config_entries(capsys):
     argv = ["train", "--algo", "pg_a2c", "--env", "CartPole-v1", "-n", "100", "-params", "gae_lamda:0.9"]
     assert _zoo(*argv) == 2
     assert "key 'gae_lamda': not an argument of A2C" in capsys.readouterr().err
+
+
+def test_params_numbers_in_exponent_form_are_numbers():
+    """RL Zoo reads ``-params learning_rate:1e-3`` as the number; its check here must too."""
+    validate_params("pg_a2c", "CartPole-v1", ["learning_rate:1e-3", "ent_coef:3E-4", "gamma:0.99"])
+    with pytest.raises(ZooConfigError, match="unknown schedule 'fast'"):
+        validate_params("pg_a2c", "CartPole-v1", ["learning_rate:fast"])
 
 
 def test_enjoy_without_trained_agents_names_the_folder(tmp_path, capsys):
