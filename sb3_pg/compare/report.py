@@ -148,15 +148,16 @@ def aggregate_table(scores: dict[str, np.ndarray], areas: dict[str, np.ndarray] 
         if algo != BASELINE and BASELINE in scores:
             n = min(len(matrix), len(scores[BASELINE]))
             improvement = f"{stats.probability_of_improvement(matrix[:n], scores[BASELINE][:n]):.2f}"
-        row = (
-            f"| {algo} | {len(matrix)} | {interval.value:.2f} [{interval.low:.2f}, {interval.high:.2f}] |"
-            f" {matrix.mean():.2f} | {improvement} |"
-        )
+        # Three decimals: normalised scores near 1 (solved envs) differ in the third
+        row = f"| {algo} | {len(matrix)} | {_interval_text(interval)} | {matrix.mean():.3f} | {improvement} |"
         if areas:
-            area = stats.iqm_interval(areas[algo])
-            row += f" {area.value:.2f} [{area.low:.2f}, {area.high:.2f}] |"
+            row += f" {_interval_text(stats.iqm_interval(areas[algo]))} |"
         lines.append(row)
     return lines
+
+
+def _interval_text(interval: stats.Interval) -> str:
+    return f"{interval.value:.3f} [{interval.low:.3f}, {interval.high:.3f}]"
 
 
 def curve_figure(env_id: str, algos: list[str], runs: list[Run], path: Path) -> None:
