@@ -15,6 +15,7 @@ from sb3_pg.cli import main
 from sb3_pg.compare import stats
 from sb3_pg.compare.algos import EQUAL_HYPERPARAMETERS, run_config
 from sb3_pg.compare.queue import CompareSettings, grid_study_name, run_of
+from sb3_pg.compare.report import Run, best_seed_mean, env_table
 from tuning.storage import open_storage
 
 ARGS = ["--algos", "pg_a2c", "sb3_a2c", "--seeds", "2", "--timesteps", "400", "--eval-freq", "200", "--eval-episodes", "1"]
@@ -121,6 +122,26 @@ def test_probability_of_improvement_by_hand():
     assert stats.probability_of_improvement(np.array([1.0, 3, 4]), np.array([2.0, 2, 2])) == pytest.approx(6 / 9)
     assert stats.probability_of_improvement(np.array([1.0, 2, 3]), np.array([2.0, 2, 2])) == pytest.approx(0.5)
     assert stats.probability_of_improvement(np.array([5.0, 6]), np.array([1.0, 2])) == 1.0
+
+
+def test_best_seed_mean_by_hand():
+    # Tianshou's measure: the seed-average curve's best point, over the evaluations every run has
+    runs = [
+        Run("pg_a2c", "CartPole-v1", 0, "complete", [10, 20, 30], [1.0, 5.0, 2.0], 1.0),
+        Run("pg_a2c", "CartPole-v1", 1, "complete", [10, 20], [3.0, 1.0], 1.0),
+    ]
+    assert best_seed_mean(runs) == pytest.approx(3.0)  # means 2.0, 3.0; the third point is one run's
+    assert best_seed_mean(runs[:1]) == pytest.approx(5.0)
+
+
+def test_mujoco_tables_name_both_published_benchmarks():
+    runs = [
+        Run("pg_a2c", "Hopper-v5", seed, "complete", [500_000, 1_000_000], [900.0, 1000.0 + seed], 1.0) for seed in range(3)
+    ]
+    table = "\n".join(env_table("Hopper-v5", ["pg_a2c"], runs))
+    assert "| pg_a2c | 3 | 1,000,000 | 1001.0 [" in table and "| 1001.0 |" in table  # final IQM, best seed mean
+    assert "733.5 ± 376.6 (one agent" in table and "(Hopper-v3, 1M steps)" in table
+    assert "A2C 1253.2 at 1M steps, REINFORCE 395.8 at 3M" in table
 
 
 def test_steps_to_threshold_and_normalisation():
