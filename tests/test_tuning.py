@@ -402,6 +402,31 @@ def test_rl_zoo_pendulum_entry_is_a_point_of_the_search():
     assert configs["rl_zoo_a2c.yml"]["vf_coef"] == 0.4
 
 
+def test_pg_a2c_warm_starts_on_mujoco_include_tianshous_a2c_settings():
+    """Tianshou's published MuJoCo A2C settings (lin_7e-4, GAE 0.95, entropy 0.01, log std -0.5) replay
+    exactly with the MuJoCo studies' extras, and are offered on MuJoCo envs only."""
+    from tuning.search_space import algorithm_defaults
+    from tuning.warm_start import is_mujoco, warm_start_configs
+
+    assert "tianshou_a2c" not in warm_start_configs("pg_a2c", "Pendulum-v1")
+    assert [is_mujoco(env) for env in ("Ant-v5", "HumanoidStandup-v5", "InvertedDoublePendulum-v5", "Acrobot-v1")] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    config = warm_start_configs("pg_a2c", "Ant-v5")["tianshou_a2c"]
+    space = SEARCH_SPACES["pg_a2c"]
+    extra = ["n_steps", "max_grad_norm", "log_std_init", "gae_lambda", "normalize_advantage", "ent_coef"]
+    kwargs = {**algorithm_defaults(space.algo), **space.kwargs_from_params(space.params_for(config, extra))}
+    assert [kwargs["learning_rate"](progress) for progress in (1.0, 0.5)] == pytest.approx([7e-4, 3.5e-4])
+    for key in ("n_steps", "gae_lambda", "ent_coef", "max_grad_norm"):
+        assert kwargs[key] == pytest.approx(config[key]), key
+    assert kwargs["policy_kwargs"]["log_std_init"] == -0.5
+    assert kwargs["policy_kwargs"]["net_arch"] == {"pi": [64, 64], "vf": [64, 64]}
+    assert kwargs["critic_learning_rate"] is None  # one RMSprop optimizer for both, as Tianshou's
+
+
 def test_reinforce_warm_starts_include_what_rl_zoo_knows_about_the_env():
     """RL Zoo's A2C entry's discount, noise, clipping and advantage settings, not its optimiser's or A2C's own."""
     from sb3_pg import Reinforce

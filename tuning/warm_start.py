@@ -3,8 +3,9 @@
 For ``reinforce``: its defaults, its ``zoo_configs/`` entry for the env, and the settings of RL Zoo's
 ``a2c.yml`` entry for the env that REINFORCE shares (:func:`rl_zoo_a2c_shared`); for ``pg_a2c``: SB3's A2C
 defaults (which ``pg_a2c`` shares), RL Zoo's own ``a2c.yml`` entry for the env, converted (with
-that entry ``pg_a2c`` is SB3's A2C, update for update), and its own ``zoo_configs/`` entry, so that
-re-tuning at another budget cannot end below the entry it replaces. Each is enqueued with
+that entry ``pg_a2c`` is SB3's A2C, update for update), its own ``zoo_configs/`` entry, so that
+re-tuning at another budget cannot end below the entry it replaces, and on MuJoCo the settings of
+Tianshou's published A2C benchmark (:data:`TIANSHOU_A2C_MUJOCO`). Each is enqueued with
 :meth:`optuna.Study.enqueue_trial` as the trial parameters that give it
 (:meth:`tuning.search_space.SearchSpace.params_for`; RL Zoo's ``lin_<x>`` schedules are a point of the
 search); a value the search cannot express (a size outside the ranges) is left for the
@@ -16,12 +17,37 @@ import inspect
 from typing import Any
 
 import optuna
+from rl_zoo3.utils import linear_schedule
 
 from sb3_pg.compare.algos import run_config
 from sb3_pg.reinforce import Reinforce
 from tuning.search_space import SEARCH_SPACES
 
 WARM_START_ATTR = "warm_start"
+
+# Tianshou's examples/mujoco/mujoco_a2c.py, whose runs are its published A2C table (Ant-v3 3485.4
+# where RL Zoo's SB3 settings score -44.0), as sb3_pg.A2C arguments: RMSprop (eps 1e-5, alpha 0.99:
+# SB3's) at 7e-4 decayed linearly to 0, 80 steps a batch (5 per env of its 16), GAE 0.95, entropy
+# bonus 0.01, clipping at 0.5, separate tanh [64, 64] actor and critic with orthogonal init and the
+# mean's layer scaled by 0.01 (SB3's), log std initialised to -0.5; observations normalised and
+# returns scaled (``--normalize``). Its 16 envs are the study's ``--n-envs``.
+TIANSHOU_A2C_MUJOCO: dict[str, Any] = {
+    "learning_rate": linear_schedule(7e-4),
+    "n_steps": 5,
+    "gae_lambda": 0.95,
+    "ent_coef": 0.01,
+    "max_grad_norm": 0.5,
+    "policy_kwargs": {"log_std_init": -0.5},
+}
+MUJOCO_ROBOTS = (
+    "Ant", "HalfCheetah", "Hopper", "Humanoid", "InvertedDoublePendulum", "InvertedPendulum", "Pusher", "Reacher",
+    "Swimmer", "Walker2d",
+)  # fmt: skip
+
+
+def is_mujoco(env_id: str) -> bool:
+    """Whether ``env_id`` is one of Gymnasium's MuJoCo envs (``HumanoidStandup-v5`` included)."""
+    return env_id.split("-")[0].startswith(MUJOCO_ROBOTS)
 
 
 def warm_start_configs(algo: str, env_id: str) -> dict[str, dict[str, Any]]:
@@ -31,11 +57,14 @@ def warm_start_configs(algo: str, env_id: str) -> dict[str, dict[str, Any]]:
     :return: the model keyword arguments of each known-good configuration, by name
     """
     if algo == "pg_a2c":
-        return {
+        configs = {
             "sb3_defaults": {},
             "rl_zoo_a2c.yml": dict(run_config("sb3_a2c", env_id, "tuned").kwargs),
             "zoo_configs": dict(run_config(algo, env_id, "tuned").kwargs),
         }
+        if is_mujoco(env_id):
+            configs["tianshou_a2c"] = dict(TIANSHOU_A2C_MUJOCO)
+        return configs
     configs = {"defaults": {}, "zoo_configs": dict(run_config(algo, env_id, "tuned").kwargs)}
     if algo == "reinforce":
         configs["rl_zoo_a2c.yml_shared"] = rl_zoo_a2c_shared(env_id)
