@@ -668,3 +668,39 @@ def test_plots_of_a_small_study_are_small_pages_and_print_no_warnings(tmp_path):
     assert (tmp_path / "param_importances.png").exists()
     page = (tmp_path / "param_importances.html").read_text()
     assert "cdn.plot.ly" in page and len(page) < 100_000  # not plotly.js's 4.8 MB in every page
+
+
+def test_journal_reads_retry_a_line_another_worker_is_still_writing(tmp_path, monkeypatch):
+    """optuna/optuna#5138: a reader meets a half-written line; it reads on from where it was, once the
+    line is whole, and each log reaches the storage exactly once. A line that never parses still fails."""
+    import json
+
+    from optuna.storages.journal import JournalFileBackend
+
+    import tuning.storage
+
+    path = tmp_path / "study.log"
+    study = optuna.create_study(storage=open_storage(str(path)), study_name="s")
+    for value in (1.0, 2.0, 3.0):
+        study.add_trial(optuna.trial.create_trial(value=value))
+    whole = JournalFileBackend.read_logs
+    failures = iter([True])
+
+    def half_written_once(self, log_number_from):
+        for number, log in enumerate(whole(self, log_number_from), start=log_number_from):
+            if number == 2 and next(failures, False):
+                raise json.JSONDecodeError("Expecting value", "", 0)
+            yield log
+
+    monkeypatch.setattr(JournalFileBackend, "read_logs", half_written_once)
+    monkeypatch.setattr(tuning.storage.time, "sleep", lambda seconds: None)
+    reread = optuna.load_study(storage=open_storage(str(path)), study_name="s")
+    assert [trial.value for trial in reread.trials] == [1.0, 2.0, 3.0]
+
+    def never_whole(self, log_number_from):
+        raise json.JSONDecodeError("Expecting value", "", 0)
+        yield {}
+
+    monkeypatch.setattr(JournalFileBackend, "read_logs", never_whole)
+    with pytest.raises(json.JSONDecodeError):
+        optuna.load_study(storage=open_storage(str(path)), study_name="s")

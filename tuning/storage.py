@@ -1,16 +1,24 @@
 """Where studies live: an embedded journal file by default, an RDB (PostgreSQL) for many machines.
 
-The default is Optuna's ``JournalStorage(JournalFileBackend(path))``, ``OUT/study.log`` (RL Zoo opens
-``.log`` paths the same way, so ``--trial-id`` works on our studies): an append-only log guarded by
-a file lock, safe for several processes on one machine without a server. SQLite, the other
-embedded choice, is not: Optuna's FAQ advises against it for parallel work ("database is locked").
-An ``RDBStorage`` URL (``postgresql://...``) shares one study between machines; it runs heartbeats,
-so the trial of a worker that dies is marked failed after ``grace_period`` and retried.
+The default is Optuna's ``JournalStorage`` on a journal file (:class:`RetryingJournalFileBackend`),
+``OUT/study.log`` (RL Zoo opens ``.log`` paths the same way, so ``--trial-id`` works on our
+studies): an append-only log guarded by a file lock, safe for several processes on one machine
+without a server. SQLite, the other embedded choice, is not: Optuna's FAQ advises against it for
+parallel work ("database is locked"). An ``RDBStorage`` URL (``postgresql://...``) shares one
+study between machines; it runs heartbeats, so the trial of a worker that dies is marked failed
+after ``grace_period`` and retried.
+
+Reading the journal takes no lock, and a reader can meet a line another process is still writing
+(optuna/optuna#5138: ``JSONDecodeError`` with several workers; seen here in a MuJoCo study's
+confirmation, where it killed one of two workers). :class:`RetryingJournalFileBackend` reads such a
+line again after a short wait instead of failing.
 """
 
 import random
 import time
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
@@ -18,6 +26,26 @@ from optuna.storages.journal import JournalFileBackend
 
 MAX_RETRY = 3  # how often a trial whose worker died is retried before it stays failed
 RDB_SCHEMES = ("postgresql", "mysql", "sqlite")
+
+
+READ_RETRIES = 5  # a line still being written is complete within milliseconds
+
+
+class RetryingJournalFileBackend(JournalFileBackend):
+    """Optuna's journal file, whose reads retry a line that does not parse yet (another process is writing it)."""
+
+    def read_logs(self, log_number_from: int) -> Generator[dict[str, Any], None, None]:
+        number = log_number_from
+        for attempt in range(READ_RETRIES + 1):
+            try:
+                for log in super().read_logs(number):
+                    yield log
+                    number += 1  # the reader has these: a retry goes on from the first it lacks
+                return
+            except ValueError:  # json.JSONDecodeError, or Optuna's "Invalid log format." (no newline yet)
+                if attempt == READ_RETRIES:
+                    raise
+                time.sleep(0.05 * 2**attempt)
 
 
 class StorageError(ValueError):
@@ -87,7 +115,7 @@ def open_storage(storage: str, heartbeat_interval: int = 10) -> BaseStorage:
     if not is_rdb_url(storage):
         path = Path(storage).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(path)))
+        return JournalStorage(RetryingJournalFileBackend(str(path)))
     import sqlalchemy
 
     backend = storage.split("://", 1)[0].split("+", 1)[0]
