@@ -10,6 +10,7 @@ from typing import Any
 import gymnasium as gym
 
 from sb3_pg.common.yaml_text import yaml_value
+from sb3_pg.envs import in_env_family
 from sb3_pg.vec_envs import VEC_ENV_KINDS
 
 # SB3's logger makes a new empty folder, tempdir/SB3-<date and time>, at every learn() without a
@@ -101,9 +102,8 @@ def check_env_id(option: str, env_id: str) -> None:
     """
     if env_id not in gym.registry:
         raise ValueError(f"argument {option}: unknown Gymnasium env id {env_id!r}")
-    entry_point = str(gym.registry[env_id].entry_point)
     for family, (module, extra) in _EXTRAS.items():
-        if f"envs.{family}" in entry_point and importlib.util.find_spec(module) is None:
+        if in_env_family(env_id, family) and importlib.util.find_spec(module) is None:
             raise ValueError(f'argument {option}: {env_id} needs {module}: pip install -e ".[{extra}]"')
 
 

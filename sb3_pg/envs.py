@@ -14,6 +14,17 @@ from sb3_contrib.common.envs import InvalidActionEnvDiscrete
 INVALID_ACTION_IDENTITY = "InvalidActionIdentity-v0"
 
 
+def in_env_family(env_id: str, family: str) -> bool:
+    """
+    Whether a registered env belongs to one of Gymnasium's env families, read from its entry point
+    (``gymnasium.envs.mujoco.ant_v5:AntEnv`` is in ``"mujoco"``).
+
+    :param env_id: a Gymnasium env id (an unregistered one is in no family)
+    :param family: ``"mujoco"``, ``"box2d"``, ``"classic_control"``, ...
+    """
+    return env_id in gym.registry and f"envs.{family}" in str(gym.registry[env_id].entry_point)
+
+
 class SeededInvalidActionEnvDiscrete(InvalidActionEnvDiscrete):
     """sb3-contrib's ``InvalidActionEnvDiscrete``, drawing its target and invalid actions from ``self.np_random``."""
 

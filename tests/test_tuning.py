@@ -405,11 +405,14 @@ def test_rl_zoo_pendulum_entry_is_a_point_of_the_search():
 def test_pg_a2c_warm_starts_on_mujoco_include_tianshous_a2c_settings():
     """Tianshou's published MuJoCo A2C settings (lin_7e-4, GAE 0.95, entropy 0.01, log std -0.5) replay
     exactly with the MuJoCo studies' extras, and are offered on MuJoCo envs only."""
+    from sb3_pg.envs import in_env_family
     from tuning.search_space import algorithm_defaults
-    from tuning.warm_start import is_mujoco, warm_start_configs
+    from tuning.warm_start import warm_start_configs
 
     assert "tianshou_a2c" not in warm_start_configs("pg_a2c", "Pendulum-v1")
-    assert [is_mujoco(env) for env in ("Ant-v5", "HumanoidStandup-v5", "InvertedDoublePendulum-v5", "Acrobot-v1")] == [
+    assert [
+        in_env_family(env, "mujoco") for env in ("Ant-v5", "HumanoidStandup-v5", "InvertedDoublePendulum-v5", "Acrobot-v1")
+    ] == [
         True,
         True,
         True,

@@ -20,6 +20,7 @@ import optuna
 from rl_zoo3.utils import linear_schedule
 
 from sb3_pg.compare.algos import run_config
+from sb3_pg.envs import in_env_family
 from sb3_pg.reinforce import Reinforce
 from tuning.search_space import SEARCH_SPACES
 
@@ -39,15 +40,6 @@ TIANSHOU_A2C_MUJOCO: dict[str, Any] = {
     "max_grad_norm": 0.5,
     "policy_kwargs": {"log_std_init": -0.5},
 }
-MUJOCO_ROBOTS = (
-    "Ant", "HalfCheetah", "Hopper", "Humanoid", "InvertedDoublePendulum", "InvertedPendulum", "Pusher", "Reacher",
-    "Swimmer", "Walker2d",
-)  # fmt: skip
-
-
-def is_mujoco(env_id: str) -> bool:
-    """Whether ``env_id`` is one of Gymnasium's MuJoCo envs (``HumanoidStandup-v5`` included)."""
-    return env_id.split("-")[0].startswith(MUJOCO_ROBOTS)
 
 
 def warm_start_configs(algo: str, env_id: str) -> dict[str, dict[str, Any]]:
@@ -62,7 +54,7 @@ def warm_start_configs(algo: str, env_id: str) -> dict[str, dict[str, Any]]:
             "rl_zoo_a2c.yml": dict(run_config("sb3_a2c", env_id, "tuned").kwargs),
             "zoo_configs": dict(run_config(algo, env_id, "tuned").kwargs),
         }
-        if is_mujoco(env_id):
+        if in_env_family(env_id, "mujoco"):
             configs["tianshou_a2c"] = dict(TIANSHOU_A2C_MUJOCO)
         return configs
     configs = {"defaults": {}, "zoo_configs": dict(run_config(algo, env_id, "tuned").kwargs)}
