@@ -142,6 +142,8 @@ def test_mujoco_tables_name_both_published_benchmarks():
     assert "| pg_a2c | 3 | 1,000,000 | 1001.0 [" in table and "| 1001.0 |" in table  # final IQM, best seed mean
     assert "733.5 ± 376.6 (one agent" in table and "(Hopper-v3, 1M steps)" in table
     assert "A2C 1253.2 at 1M steps, REINFORCE 395.8 at 3M" in table
+    # No normalisation for MuJoCo: the AUC is the mean raw return (950 + seed / 2; IQM of 3: their mean), as its heading says
+    assert "| AUC (mean return over training, not normalised) IQM [95% CI] |" in table and "| 950.50 [" in table
 
 
 def test_steps_to_threshold_and_normalisation():

@@ -103,6 +103,13 @@ def _steps(value: float, budget: int) -> str:
     return f"> {budget:,}" if math.isinf(value) else f"{value:,.0f}"
 
 
+def auc_heading(env_id: str) -> str:
+    """The AUC column's heading: normalised where the env has a normalisation, else the mean raw return."""
+    if env_id in stats.NORMALIZATION:
+        return "AUC IQM [95% CI]"
+    return "AUC (mean return over training, not normalised) IQM [95% CI]"
+
+
 def env_table(env_id: str, algos: list[str], runs: list[Run]) -> list[str]:
     """Markdown rows for one env: one per algorithm, then RL Zoo's published A2C score if there is one."""
     target = stats.threshold(env_id)
@@ -110,7 +117,7 @@ def env_table(env_id: str, algos: list[str], runs: list[Run]) -> list[str]:
         f"### {env_id}" + (f" (threshold {target:g})" if target is not None else " (no threshold)"),
         "",
         "| algorithm | runs | trained steps | final return IQM [95% CI] | mean ± std | best seed mean"
-        " | AUC IQM [95% CI] | median steps to threshold | steps/s | P(better than sb3_a2c) |",
+        f" | {auc_heading(env_id)} | median steps to threshold | steps/s | P(better than sb3_a2c) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     complete = {algo: [r for r in runs if r.algo == algo and r.state == "complete"] for algo in algos}
@@ -256,7 +263,8 @@ def write_report(runs: list[Run], algos: list[str], envs: list[str], settings: C
         " IQM and its 95% stratified-bootstrap interval, and the probability of improvement, with rliable."
         " Trained steps: what the runs actually trained (a batch may end past the budget)."
         " AUC: the area under the learning curve, normalised (0 = random policy, 1 = the env's threshold),"
-        " i.e. the mean normalised evaluation return over training, trapezoidal from the first evaluation to the last."
+        " i.e. the mean normalised evaluation return over training, trapezoidal from the first evaluation to the last"
+        " (an env without a normalisation, such as MuJoCo's, has the mean raw return instead, and its column says so)."
         " Steps to threshold: the first evaluation from which every later one stays at or above the threshold"
         ' (reached and held to the end; "> N" when the last evaluation is below it), median over seeds.'
         " Steps/s: training only (evaluation excluded), median over seeds.",
