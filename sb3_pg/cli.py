@@ -73,6 +73,16 @@ def add_tune_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParse
     tune.add_argument("--seed", type=int, default=0, help="first training seed, and the sampler's seed")
     tune.add_argument("--extra-params", nargs="+", default=[], metavar="NAME", help="optional hyperparameters to search")
     tune.add_argument("--fixed", nargs="+", type=key_value, default=[], metavar="KEY=VALUE", help="arguments not searched")
+    tune.add_argument(
+        "--enqueue",
+        nargs="+",
+        action="append",
+        type=key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="a configuration of your own to try first, after the warm starts, and to confirm with them (values as "
+        "--hyperparams; the others the algorithm's defaults); repeat the flag for more",
+    )
     tune.add_argument("--normalize", action="store_true", help="VecNormalize observations and rewards (RL Zoo's normalize)")
     add_vec_env_argument(tune)
     tune.add_argument("--heartbeat-interval", type=positive_int, default=10, help="RDB storages: seconds between heartbeats")
@@ -133,6 +143,7 @@ def tune_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
             confirm_top=args.confirm,
             confirm_seeds=args.confirm_seeds,
             n_workers=args.n_workers,
+            enqueue=[dict(config) for config in args.enqueue],
         )
     except ValueError as error:  # bad input, found before anything is created
         parser.error(str(error))

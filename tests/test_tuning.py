@@ -219,6 +219,10 @@ def test_trial_of_a_dead_process_is_retried_with_its_parameters(tmp_path):
         (["--algo", "pg_a2c", "--env", "CartPole-v1", "--extra-params", "baseline"], "--extra-params"),
         (["--algo", "pg_a2c", "--env", "CartPole-v1", "--fixed", "no_such_arg=1"], "--fixed"),
         (["--algo", "pg_a2c", "--env", "CartPole-v1", "--fixed", "gamma=2"], "--fixed"),
+        (["--algo", "pg_a2c", "--env", "CartPole-v1", "--enqueue", "use_rms_prop=false"], "--enqueue: use_rms_prop is not"),
+        (["--algo", "pg_a2c", "--env", "CartPole-v1", "--enqueue", "n_steps=32"], "--extra-params: n_steps"),
+        (["--algo", "pg_a2c", "--env", "CartPole-v1", "--enqueue", "gamma=0.5"], "--enqueue: gamma=0.5 is not a point"),
+        (["--algo", "pg_a2c", "--env", "CartPole-v1", "--fixed", "gamma=0.9", "--enqueue", "gamma=0.99"], "set by --fixed"),
         (["--algo", "pg_a2c", "--env", "CartPole-v1", "--storage", "postgresql://user@:notaport/db"], "--storage"),
         (["--algo", "pg_a2c", "--env", "CartPole-v1", "--storage", "ftp://host/db"], "--storage"),
         (
@@ -516,6 +520,27 @@ def test_confirmation_reruns_the_best_and_the_warm_starts_on_held_out_seeds(tmp_
     best = (tmp_path / "best.yml").read_text()
     assert f"winner {winner['candidate']}" in best and "seeds 1000..1001" in best
     assert f"trial {winner['trial']} of 3" in best
+
+
+def test_enqueued_configurations_run_after_the_warm_starts_and_are_confirmed(tmp_path):
+    """--enqueue: the user's configuration is a trial of the study, exactly, and a candidate of the confirmation."""
+    mine = ["gamma=0.995", "learning_rate=lin_2e-3", "n_episodes=4"]
+    argv = ["--extra-params", "n_episodes", "--enqueue", *mine, "--confirm", "1", "--confirm-seeds", "2"]
+    assert _cli(tmp_path, "reinforce", 4, *argv) == 0
+    study = optuna.load_study(study_name="reinforce-CartPole-v1", storage=open_storage(str(tmp_path / "study.log")))
+    names = [t.user_attrs.get("warm_start") for t in study.trials]
+    mine_at = names.index("enqueued-1")  # after the warm starts (a duplicate of another is skipped), before the sampler's
+    assert names[:2] == ["defaults", "zoo_configs"] and None not in names[:mine_at] and not any(names[mine_at + 1 :])
+    kwargs = SEARCH_SPACES["reinforce"].kwargs_from_params(study.trials[mine_at].params)
+    assert kwargs["gamma"] == pytest.approx(0.995) and kwargs["n_episodes"] == 4
+    assert kwargs["learning_rate"](1.0) == pytest.approx(2e-3) and kwargs["learning_rate"](0.5) == pytest.approx(1e-3)
+    assert kwargs["policy_kwargs"]["net_arch"] == {"pi": [64, 64], "vf": [64, 64]}  # what it does not name: the defaults
+    labels = [row["candidate"] for row in csv.DictReader((tmp_path / "confirmation.csv").open())]
+    assert "enqueued-1" in labels
+    # Resuming with the same command enqueues nothing twice
+    assert _cli(tmp_path, "reinforce", 4, *argv) == 0
+    study = optuna.load_study(study_name="reinforce-CartPole-v1", storage=open_storage(str(tmp_path / "study.log")))
+    assert [t.user_attrs.get("warm_start") for t in study.trials].count("enqueued-1") == 1
 
 
 def test_summary_and_trials_csv_show_real_hyperparameters():

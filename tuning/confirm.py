@@ -1,5 +1,5 @@
-"""Held-out confirmation: the study's best few trials and its warm starts, re-run on seeds it never
-used, at its full budget; the entry is the one with the best held-out IQM of final returns.
+"""Held-out confirmation: the study's best few trials and its warm starts (``--enqueue`` ones included),
+re-run on seeds it never used, at its full budget; the entry is the one with the best held-out IQM of final returns.
 
 A study's objective is measured on its own seeds, so its best trial is partly the luckiest one on
 them; the warm starts (configurations known to be good elsewhere) may generalise better. Each
@@ -29,7 +29,7 @@ from scipy.stats import trim_mean
 
 from tuning.budget import SURPLUS, SurplusTrial, places, run_worker
 from tuning.objective import TuningObjective
-from tuning.warm_start import WARM_START_ATTR
+from tuning.warm_start import ENQUEUED_PREFIX, WARM_START_ATTR
 
 SEED_OFFSET = 1_000  # held-out seeds start here, past the study's (and sb3-pg compare's 0 .. N-1)
 SUFFIX = ":confirmation"  # the confirmation study's name is the study's name and this
@@ -199,7 +199,10 @@ def conclude(study: optuna.Study, objective: TuningObjective, top: int, n_seeds:
 
 def note(results_path: Path, winner: Confirmation, n_seeds: int, seed: int) -> str:
     """The comment that says how the entry was chosen."""
-    kept = "a warm start" if not winner.label.startswith("trial") else "the study's"
+    if winner.label.startswith("trial"):
+        kept = "the study's"
+    else:
+        kept = "an --enqueue configuration" if winner.label.startswith(ENQUEUED_PREFIX) else "a warm start"
     return (
         f"Held-out confirmation ({results_path.name}): seeds {seed + SEED_OFFSET}..{seed + SEED_OFFSET + n_seeds - 1};"
         f" winner {winner.label} ({kept}), final IQM {winner.final_iqm:.2f}"

@@ -7,7 +7,7 @@ import os
 import socket
 import sys
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from tuning.budget import Places, places, run_worker
 from tuning.objective import TuningObjective
 from tuning.search_space import CONTINUOUS_ONLY, SEARCH_SPACES
 from tuning.storage import check_storage, is_rdb_url, open_storage, study_exists
-from tuning.warm_start import enqueue_warm_starts
+from tuning.warm_start import enqueue_warm_starts, enqueued_params
 
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "halving", "none")
@@ -186,6 +186,7 @@ def tune(
     confirm_top: int = 0,
     confirm_seeds: int = 5,
     n_workers: int = 1,
+    enqueue: Sequence[Mapping[str, Any]] = (),
 ) -> optuna.Study:
     """
     Run (or resume) a study until it has ``n_trials`` finished trials, then write its outputs to ``out``.
@@ -206,6 +207,9 @@ def tune(
     :param confirm_seeds: held-out seeds per candidate
     :param n_workers: processes on this machine working on the study, then on the confirmation
         runs (each trains one model at a time: one per core)
+    :param enqueue: the user's own configurations (model keyword arguments, RL Zoo's ``lin_<x>``
+        schedules, the others the algorithm's defaults), tried after the warm starts and confirmed
+        with them; enqueued again on a resumed study unless already there
     :return: the study
     """
     if out.exists() and not out.is_dir():
@@ -213,6 +217,7 @@ def tune(
     storage = storage or str(out / "study.log")
     study_name = study_name or f"{settings.algo}-{settings.env_id}"
     validate(settings, storage)
+    enqueued_params(settings.algo, enqueue, settings.extra_params, settings.fixed)  # refused before anything is created
     if sampler not in SAMPLERS:
         raise ValueError(f"argument --sampler: unknown {sampler!r}; choose one of {', '.join(SAMPLERS)}")
     if pruner not in PRUNERS:
@@ -223,8 +228,10 @@ def tune(
         raise ValueError(f"argument --n-workers: must be >= 1; got {n_workers}")
     check_writable_folder("--out", out)  # last: the other checks leave nothing behind
     study, created = load_or_create(settings, storage, study_name, sampler, pruner, heartbeat_interval)
-    if warm_start and created:
-        enqueue_warm_starts(study, settings.algo, settings.env_id, settings.extra_params, settings.fixed)
+    if (warm_start and created) or enqueue:
+        enqueue_warm_starts(
+            study, settings.algo, settings.env_id, settings.extra_params, settings.fixed, enqueue, known=warm_start and created
+        )
     objective = TuningObjective(**asdict(settings))
     job = _Job(settings, storage, study_name, sampler, pruner, heartbeat_interval)
     optuna.logging.set_verbosity(optuna.logging.WARNING)

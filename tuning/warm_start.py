@@ -11,9 +11,15 @@ Tianshou's published A2C benchmark (:data:`TIANSHOU_A2C_MUJOCO`). Each is enqueu
 search); a value the search cannot express (a size outside the ranges) is left for the
 sampler, and the trial's ``warm_start`` user attribute says which configuration it started from. The
 study's own settings (``n_envs``, ``--normalize``, ``--fixed``) apply to these trials as to every other.
+
+A user's own configurations (``sb3-pg tune --enqueue KEY=VALUE ...``) are enqueued the same way and
+confirmed with the warm starts (:func:`enqueued_params`); each must be a point of the search, or it
+is refused before the study starts.
 """
 
 import inspect
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import optuna
@@ -22,9 +28,11 @@ from rl_zoo3.utils import linear_schedule
 from sb3_pg.compare.algos import run_config
 from sb3_pg.envs import in_env_family
 from sb3_pg.reinforce import Reinforce
+from sb3_pg.zoo import ZooExperimentManager
 from tuning.search_space import SEARCH_SPACES
 
 WARM_START_ATTR = "warm_start"
+ENQUEUED_PREFIX = "enqueued-"  # the warm_start name of the Nth --enqueue configuration: enqueued-N
 
 # Tianshou's examples/mujoco/mujoco_a2c.py, whose runs are its published A2C table (Ant-v3 3485.4
 # where RL Zoo's SB3 settings score -44.0), as sb3_pg.A2C arguments: RMSprop (eps 1e-5, alpha 0.99:
@@ -83,24 +91,84 @@ def rl_zoo_a2c_shared(env_id: str) -> dict[str, Any]:
     return {key: value for key, value in run_config("sb3_a2c", env_id, "tuned").kwargs.items() if key in accepted}
 
 
-def enqueue_warm_starts(
-    study: optuna.Study, algo: str, env_id: str, extra: list[str], fixed: dict[str, Any]
+def _flat(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Model keyword arguments with ``policy_kwargs``' entries dotted, as :class:`Hyperparameter` keys are."""
+    flat = {key: value for key, value in kwargs.items() if key != "policy_kwargs"}
+    flat.update({f"policy_kwargs.{key}": value for key, value in (kwargs.get("policy_kwargs") or {}).items()})
+    return flat
+
+
+def _same(given: Any, made: Any) -> bool:
+    """Whether the search's value is the user's: numbers up to rounding, schedules at three points."""
+    if callable(given) or callable(made):
+        return callable(given) and callable(made) and all(_same(given(p), made(p)) for p in (1.0, 0.5, 0.0))
+    if isinstance(given, (int, float)) and isinstance(made, (int, float)) and not isinstance(given, bool):
+        return math.isclose(given, made, rel_tol=1e-9, abs_tol=1e-12)
+    return bool(given == made)
+
+
+def enqueued_params(
+    algo: str, configs: Sequence[Mapping[str, Any]], extra: Sequence[str], fixed: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     """
-    Enqueue each warm start not already in the study (by parameters).
+    The trial parameters of each user configuration (``--enqueue``): model keyword arguments as RL
+    Zoo's ``--hyperparams`` take them (``lin_<x>`` schedules), the others the algorithm's defaults,
+    as for the warm starts.
+
+    :raises ValueError: naming ``--enqueue`` when a key is not searched (fixed, not an argument the
+        search sets, or an optional hyperparameter not switched on) or its value is not a point of
+        the search (outside its range or choices)
+    """
+    space = SEARCH_SPACES[algo]
+    searched = {key for h in space.active(extra, fixed) for key in h.keys}
+    all_params = []
+    for config in configs:
+        kwargs = ZooExperimentManager._preprocess_schedules(dict(config))
+        for key in _flat(kwargs):
+            if key in _flat(fixed):
+                raise ValueError(f"argument --enqueue: {key} is set by --fixed for every trial; drop it from --enqueue")
+            if key not in searched:
+                raise ValueError(
+                    f"argument --enqueue: {key} is not searched by this study; it searches {', '.join(sorted(searched))}"
+                    f" (switch on more with --extra-params: {', '.join(n for n in space.optional if n not in extra)})"
+                )
+        params = space.params_for(kwargs, extra, fixed)
+        made = _flat(space.kwargs_from_params(params, fixed))
+        for key, value in _flat(kwargs).items():
+            if not _same(value, made.get(key)):
+                raise ValueError(
+                    f"argument --enqueue: {key}={config.get(key, value)!r} is not a point of the search (its range or"
+                    " choices); give a value it can sample"
+                )
+        all_params.append(params)
+    return all_params
+
+
+def enqueue_warm_starts(
+    study: optuna.Study,
+    algo: str,
+    env_id: str,
+    extra: list[str],
+    fixed: dict[str, Any],
+    user_configs: Sequence[Mapping[str, Any]] = (),
+    known: bool = True,
+) -> list[dict[str, Any]]:
+    """
+    Enqueue each warm start (with ``known``) and then each of ``user_configs`` not already in the
+    study (by parameters), the user's named ``enqueued-1``, ``enqueued-2``, ...
 
     :return: the parameters enqueued (or already there), in order
     """
     space = SEARCH_SPACES[algo]
-    enqueued: list[dict[str, Any]] = []
+    named = [(name, space.params_for(kwargs, extra, fixed)) for name, kwargs in warm_start_configs(algo, env_id).items()]
+    named = named if known else []
+    named += [(f"{ENQUEUED_PREFIX}{i}", p) for i, p in enumerate(enqueued_params(algo, user_configs, extra, fixed), 1)]
     verbosity = optuna.logging.get_verbosity()
     # Optuna logs each skipped duplicate with the search's internal parameter names: not for users
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        for name, kwargs in warm_start_configs(algo, env_id).items():
-            params = space.params_for(kwargs, extra, fixed)
+        for name, params in named:
             study.enqueue_trial(params, user_attrs={WARM_START_ATTR: name}, skip_if_exists=True)
-            enqueued.append(params)
     finally:
         optuna.logging.set_verbosity(verbosity)
-    return enqueued
+    return [params for _, params in named]
