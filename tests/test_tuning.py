@@ -3,6 +3,7 @@
 
 import copy
 import csv
+import itertools
 import socket
 import subprocess
 import sys
@@ -732,3 +733,31 @@ def test_journal_reads_retry_a_line_another_worker_is_still_writing(tmp_path, mo
     monkeypatch.setattr(JournalFileBackend, "read_logs", never_whole)
     with pytest.raises(json.JSONDecodeError):
         optuna.load_study(storage=open_storage(str(path)), study_name="s")
+
+
+@pytest.mark.parametrize("algo", BASE)
+def test_schedules_follow_the_whole_budget_across_evaluations(algo):
+    """The objective trains in chunks (one per evaluation); a schedule must see what one learn(total) shows
+    it, not restart at every chunk (SB3 measures progress within each learn call)."""
+    from stable_baselines3.common.env_util import make_vec_env
+
+    def recorded(seen: list[float]):
+        def schedule(progress: float) -> float:
+            seen.append(progress)
+            return 1e-3 * progress
+
+        return schedule
+
+    kwargs = {"pg_a2c": {"n_steps": 8}, "reinforce": {"n_episodes": 2}}[algo]
+    algo_class = SEARCH_SPACES[algo].algo
+    chunked: list[float] = []
+    objective = TuningObjective(algo, "CartPole-v1", 400, 1, 4, 1, 2, 0)
+    model = algo_class("MlpPolicy", make_vec_env("CartPole-v1", 2, seed=0), seed=0, learning_rate=recorded(chunked), **kwargs)
+    objective._train_and_evaluate(optuna.trial.FixedTrial({}), [model], [make_vec_env("CartPole-v1", 1, seed=5)])
+    single: list[float] = []
+    model = algo_class("MlpPolicy", make_vec_env("CartPole-v1", 2, seed=0), seed=0, learning_rate=recorded(single), **kwargs)
+    model.learn(400)
+    # The same values, update for update; each chunk ends at a whole rollout, so the chunks may train a
+    # few rollouts past the budget, at progress 0 (where a linear schedule is 0)
+    assert len(single) > 8 and chunked[: len(single)] == single and set(chunked[len(single) :]) <= {0.0}
+    assert all(a >= b for a, b in itertools.pairwise(chunked[3:]))  # never restarts (the first 3: a check at construction)

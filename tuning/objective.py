@@ -4,6 +4,10 @@ Each trial trains ``n_seeds`` models side by side, one chunk of ``n_timesteps / 
 steps at a time, and evaluates each on its own evaluation env after every chunk. After chunk ``k``
 it reports the seed-average of the mean of evaluations ``1..k``, so a pruner compares trials on
 the same (less noisy than the last evaluation alone) quantity the trial finally returns.
+
+Schedules (``lin_<x>`` learning rates) follow the whole budget, as in one ``learn(n_timesteps)`` call:
+SB3 measures progress within each ``learn`` call, which over chunks would restart the schedule at
+every evaluation (:func:`follow_whole_budget`).
 """
 
 import math
@@ -27,6 +31,21 @@ from tuning.search_space import SEARCH_SPACES
 DIVERGENCE_ERRORS = (ValueError, RuntimeError, AssertionError, FloatingPointError, ArithmeticError)
 
 EVAL_SEED_OFFSET = 10_000  # evaluation envs never share a seed with training envs
+
+
+def follow_whole_budget(model: BaseAlgorithm, total_timesteps: int) -> None:
+    """
+    Make ``model``'s progress (what its schedules read) ``1 - num_timesteps / total_timesteps`` over
+    any number of ``learn(..., reset_num_timesteps=False)`` calls, as a single ``learn(total_timesteps)``
+    computes it. SB3 computes it against each call's own total, so chunks of a budget would give a
+    sawtooth: a linear learning rate decaying to 0 within every chunk.
+    """
+    update = model._update_current_progress_remaining
+
+    def whole_budget(num_timesteps: int, _call_total: int) -> None:
+        update(num_timesteps, total_timesteps)
+
+    setattr(model, "_update_current_progress_remaining", whole_budget)  # noqa: B010 (an instance's method, replaced)
 
 
 @dataclass
@@ -91,6 +110,8 @@ class TuningObjective:
     def _train_and_evaluate(self, trial: optuna.Trial, models: Sequence[BaseAlgorithm], eval_envs: Sequence[VecEnv]) -> float:
         evaluations = np.zeros((len(models), self.n_evaluations))
         chunk = math.ceil(self.n_timesteps / self.n_evaluations)
+        for model in models:
+            follow_whole_budget(model, chunk * self.n_evaluations)
         for k in range(self.n_evaluations):
             for i, (model, eval_env) in enumerate(zip(models, eval_envs, strict=True)):
                 model.learn(chunk, reset_num_timesteps=k == 0)
