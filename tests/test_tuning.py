@@ -761,3 +761,15 @@ def test_schedules_follow_the_whole_budget_across_evaluations(algo):
     # few rollouts past the budget, at progress 0 (where a linear schedule is 0)
     assert len(single) > 8 and chunked[: len(single)] == single and set(chunked[len(single) :]) <= {0.0}
     assert all(a >= b for a, b in itertools.pairwise(chunked[3:]))  # never restarts (the first 3: a check at construction)
+
+
+def test_a_tie_of_held_out_iqm_goes_to_the_candidate_that_learns_sooner():
+    from tuning.confirm import Confirmation, winner
+
+    trial = optuna.trial.create_trial(value=1.0)
+    slow = Confirmation(trial, "defaults", [500.0] * 4, [280.0] * 4, [], [])
+    fast = Confirmation(trial, "enqueued-1", [500.0] * 4, [370.0] * 4, [], [])
+    lower = Confirmation(trial, "trial 3", [490.0] * 4, [450.0] * 4, [], [])
+    unfinished = Confirmation(trial, "trial 4", [500.0] * 3, [499.0] * 3, [], [1003])
+    assert winner([slow, fast, lower, unfinished]) is fast and winner([slow, lower]) is slow
+    assert winner([unfinished]) is None

@@ -193,8 +193,14 @@ def conclude(study: optuna.Study, objective: TuningObjective, top: int, n_seeds:
         if not r.complete:
             shown = f"not complete (diverged on seeds {r.diverged}, missing {r.missing})"
         print(f"held-out {r.label}: {shown}", flush=True)
-    winners = [r for r in found if r.complete]
-    return max(winners, key=lambda r: r.final_iqm) if winners else None
+    return winner(found)
+
+
+def winner(found: list[Confirmation]) -> Confirmation | None:
+    """The complete candidate with the best held-out IQM of final returns; a tie (at a ceiling, such as
+    CartPole's 500) goes to the better held-out mean of evaluations (the one that learns sooner)."""
+    complete = [r for r in found if r.complete]
+    return max(complete, key=lambda r: (r.final_iqm, r.mean_of_evaluations)) if complete else None
 
 
 def note(results_path: Path, winner: Confirmation, n_seeds: int, seed: int) -> str:
