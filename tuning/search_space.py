@@ -84,7 +84,7 @@ class SearchSpace:
         return [
             h
             for h in self.hyperparameters.values()
-            if (h.default_on or h.name in extra) and not any(_is_set(fixed, key) for key in h.keys)
+            if (h.default_on or h.name in extra) and not any(is_set(fixed, key) for key in h.keys)
         ]
 
     def sample(self, trial: BaseTrial, extra: Iterable[str] = (), fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -148,12 +148,12 @@ class SearchSpace:
         return issubclass(self.algo, A2C) or kwargs.get("baseline", "value") == "value"
 
 
-def _is_set(kwargs: Mapping[str, Any], dotted_key: str) -> bool:
+def is_set(kwargs: Mapping[str, Any], dotted_key: str) -> bool:
     """Whether ``kwargs`` sets ``dotted_key`` (``"policy_kwargs.net_arch"``: a key of a nested dict)."""
     head, _, rest = dotted_key.partition(".")
     if head not in kwargs:
         return False
-    return not rest or (isinstance(kwargs[head], Mapping) and _is_set(kwargs[head], rest))
+    return not rest or (isinstance(kwargs[head], Mapping) and is_set(kwargs[head], rest))
 
 
 def merge_kwargs(into: dict[str, Any], update: Mapping[str, Any]) -> None:

@@ -217,7 +217,8 @@ def tune(
     storage = storage or str(out / "study.log")
     study_name = study_name or f"{settings.algo}-{settings.env_id}"
     validate(settings, storage)
-    enqueued_params(settings.algo, enqueue, settings.extra_params, settings.fixed)  # refused before anything is created
+    # Refused before anything is created
+    user_params = enqueued_params(settings.algo, enqueue, settings.extra_params, settings.fixed)
     if sampler not in SAMPLERS:
         raise ValueError(f"argument --sampler: unknown {sampler!r}; choose one of {', '.join(SAMPLERS)}")
     if pruner not in PRUNERS:
@@ -228,10 +229,9 @@ def tune(
         raise ValueError(f"argument --n-workers: must be >= 1; got {n_workers}")
     check_writable_folder("--out", out)  # last: the other checks leave nothing behind
     study, created = load_or_create(settings, storage, study_name, sampler, pruner, heartbeat_interval)
-    if (warm_start and created) or enqueue:
-        enqueue_warm_starts(
-            study, settings.algo, settings.env_id, settings.extra_params, settings.fixed, enqueue, known=warm_start and created
-        )
+    if (warm_start and created) or user_params:
+        known = warm_start and created
+        enqueue_warm_starts(study, settings.algo, settings.env_id, settings.extra_params, settings.fixed, user_params, known)
     objective = TuningObjective(**asdict(settings))
     job = _Job(settings, storage, study_name, sampler, pruner, heartbeat_interval)
     optuna.logging.set_verbosity(optuna.logging.WARNING)

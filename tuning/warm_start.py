@@ -29,7 +29,7 @@ from sb3_pg.compare.algos import run_config
 from sb3_pg.envs import in_env_family
 from sb3_pg.reinforce import Reinforce
 from sb3_pg.zoo import ZooExperimentManager
-from tuning.search_space import SEARCH_SPACES
+from tuning.search_space import SEARCH_SPACES, is_set
 
 WARM_START_ATTR = "warm_start"
 ENQUEUED_PREFIX = "enqueued-"  # the warm_start name of the Nth --enqueue configuration: enqueued-N
@@ -124,8 +124,9 @@ def enqueued_params(
     all_params = []
     for config in configs:
         kwargs = ZooExperimentManager._preprocess_schedules(dict(config))
-        for key in _flat(kwargs):
-            if key in _flat(fixed):
+        given = _flat(kwargs)
+        for key in given:
+            if is_set(fixed, key):  # what SearchSpace.active drops from the search
                 raise ValueError(f"argument --enqueue: {key} is set by --fixed for every trial; drop it from --enqueue")
             if key not in searched:
                 raise ValueError(
@@ -134,7 +135,7 @@ def enqueued_params(
                 )
         params = space.params_for(kwargs, extra, fixed)
         made = _flat(space.kwargs_from_params(params, fixed))
-        for key, value in _flat(kwargs).items():
+        for key, value in given.items():
             if not _same(value, made.get(key)):
                 raise ValueError(
                     f"argument --enqueue: {key}={config.get(key, value)!r} is not a point of the search (its range or"
@@ -150,19 +151,20 @@ def enqueue_warm_starts(
     env_id: str,
     extra: list[str],
     fixed: dict[str, Any],
-    user_configs: Sequence[Mapping[str, Any]] = (),
+    user_params: Sequence[dict[str, Any]] = (),
     known: bool = True,
 ) -> list[dict[str, Any]]:
     """
-    Enqueue each warm start (with ``known``) and then each of ``user_configs`` not already in the
-    study (by parameters), the user's named ``enqueued-1``, ``enqueued-2``, ...
+    Enqueue each warm start (with ``known``) and then each of ``user_params`` (the trial parameters
+    :func:`enqueued_params` gives) not already in the study (by parameters), the user's named
+    ``enqueued-1``, ``enqueued-2``, ...
 
     :return: the parameters enqueued (or already there), in order
     """
     space = SEARCH_SPACES[algo]
-    named = [(name, space.params_for(kwargs, extra, fixed)) for name, kwargs in warm_start_configs(algo, env_id).items()]
-    named = named if known else []
-    named += [(f"{ENQUEUED_PREFIX}{i}", p) for i, p in enumerate(enqueued_params(algo, user_configs, extra, fixed), 1)]
+    known_configs = warm_start_configs(algo, env_id) if known else {}
+    named = [(name, space.params_for(kwargs, extra, fixed)) for name, kwargs in known_configs.items()]
+    named += [(f"{ENQUEUED_PREFIX}{i}", params) for i, params in enumerate(user_params, 1)]
     verbosity = optuna.logging.get_verbosity()
     # Optuna logs each skipped duplicate with the search's internal parameter names: not for users
     optuna.logging.set_verbosity(optuna.logging.WARNING)
