@@ -237,3 +237,39 @@ def test_vec_env_option_is_its_own_grid_and_trains_the_same(tmp_path):
     assert names == ["compare-tuned-400-every200-x1", "compare-tuned-400-every200-x1-gymnasium"]
     curves = [optuna.load_study(study_name=name, storage=storage).trials[0].user_attrs["result"]["returns"] for name in names]
     assert curves[0] == curves[1]  # the same transitions, so the same run
+
+
+def test_report_only_reports_the_finished_runs_and_queues_nothing(tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = ["compare", "--envs", "CartPole-v1", *ARGS, "--out", str(out), "--no-progress-bar"]
+    argv[argv.index("--algos") + 1 : argv.index("--seeds")] = ["pg_a2c"]
+    argv[argv.index("--seeds") + 1] = "1"
+    assert main(argv) == 0
+    trials = len(_study(out).trials)
+    # A bigger grid than ran (a second algorithm, a second seed), reported elsewhere from the same store
+    report_out = tmp_path / "report"
+    wider = [*argv[:-3], "--algos", "pg_a2c", "sb3_a2c", "--seeds", "2", "--storage", str(out / "runs.log")]
+    capsys.readouterr()
+    assert main([*wider, "--out", str(report_out), "--report-only"]) == 0
+    printed = capsys.readouterr().out
+    assert "4 runs: 1 finished, 0 queued or running, 3 not queued with the current set-ups" in printed
+    assert len(_study(out).trials) == trials  # nothing queued
+    rows = list(csv.DictReader((report_out / "results.csv").open()))
+    assert [(row["algo"], row["seed"], row["state"]) for row in rows] == [("pg_a2c", "0", "complete")]
+    report = (report_out / "report.md").read_text()
+    assert not (report_out / "runs.log").exists() and "| pg_a2c | 1 |" in report and "| sb3_a2c | 0 |" in report
+
+
+@pytest.mark.parametrize("settings_differ", [False, True])
+def test_report_only_without_runs_exits_2(tmp_path, capsys, settings_differ):
+    out = tmp_path / "out"
+    argv = ["compare", "--envs", "CartPole-v1", *ARGS, "--out", str(out), "--no-progress-bar"]
+    argv[argv.index("--algos") + 1 : argv.index("--seeds")] = ["pg_a2c"]
+    argv[argv.index("--seeds") + 1] = "1"
+    if settings_differ:
+        assert main(argv) == 0
+        argv[argv.index("--eval-freq") + 1] = "100"  # another grid: none of its runs are in the store
+    with pytest.raises(SystemExit) as error:
+        main([*argv, "--report-only"])
+    assert error.value.code == 2 and "--report-only" in capsys.readouterr().err
+    assert not (out / "report.md").exists() or settings_differ

@@ -22,10 +22,20 @@ from sb3_pg.cli_args import (
 )
 from sb3_pg.common.output_paths import check_writable_folder
 from sb3_pg.compare.algos import ALGO_NAMES, MODES, RL_ZOO_BUDGET, rl_zoo_a2c_budget
-from sb3_pg.compare.queue import CompareSettings, Fingerprints, enqueue_missing, grid_trials, open_grid, run_of, run_worker
+from sb3_pg.compare.queue import (
+    CompareSettings,
+    Fingerprints,
+    Run,
+    enqueue_missing,
+    grid_study_name,
+    grid_trials,
+    open_grid,
+    run_of,
+    run_worker,
+)
 from sb3_pg.variants import VARIANTS
 from sb3_pg.vec_envs import check_vec_env
-from tuning.storage import check_storage
+from tuning.storage import check_storage, is_rdb_url, open_storage, study_exists
 
 
 def add_compare_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -63,6 +73,12 @@ def add_compare_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPa
     compare.add_argument("--out", type=Path, default=Path("compare_runs"), help="output folder: report, figures, results.csv")
     compare.add_argument("--n-workers", type=positive_int, default=1, help="worker processes on this machine")
     compare.add_argument("--no-progress-bar", action="store_true", help="no progress bar (for logs)")
+    compare.add_argument(
+        "--report-only",
+        action="store_true",
+        help="write the report of the grid's finished runs in the store, without queueing or training any"
+        " (for runs still under way, or a grid whose cells ran with different --seeds)",
+    )
     compare.set_defaults(run=compare_command, command_parser=compare)
 
 
@@ -84,12 +100,33 @@ def validate(args: argparse.Namespace) -> None:
     check_writable_folder("--out", args.out)
     if args.storage:
         check_storage(args.storage)
+    if args.report_only:
+        store = args.storage or str(args.out / "runs.log")
+        if not is_rdb_url(store) and not Path(store).expanduser().is_file():
+            raise ValueError(f"argument --report-only: no store of runs at {store}; give the --storage (or --out) they used")
 
 
 def _worker_process(storage: str, settings: CompareSettings) -> None:
     configure_command_process()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     run_worker(open_grid(storage, settings), settings)
+
+
+def _report_only(storage: str, settings: CompareSettings, grid: list[Run], args: argparse.Namespace) -> int:
+    """The report of the grid's finished runs (those with its current set-ups); nothing queued, trained or created."""
+    from sb3_pg.compare import report
+
+    study, fingerprints, wanted = open_grid(storage, settings), Fingerprints(settings), set(grid)
+    found = [r for r in report.collect(grid_trials(study, fingerprints)) if (r.algo, r.env_id, r.seed) in wanted]
+    runs = [r for r in found if r.state in ("complete", "failed")]
+    print(
+        f"{len(wanted)} runs: {len(runs)} finished, {len(found) - len(runs)} queued or running,"
+        f" {len(wanted) - len(found)} not queued with the current set-ups; the report has the finished ones"
+    )
+    path = report.write_report(runs, args.algos, args.envs, settings, args.out)
+    print(report.summary(runs, args.algos, args.envs))
+    print(f"report: {path}; figures and results.csv in {args.out}{os.sep}")
+    return 0
 
 
 def compare_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -102,11 +139,15 @@ def compare_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     settings = CompareSettings(args.mode, args.timesteps, args.eval_freq, args.eval_episodes, args.vec_env)
     storage = args.storage or str(args.out / "runs.log")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = open_grid(storage, settings)
     grid = [(algo, env_id, seed) for env_id in args.envs for algo in args.algos for seed in range(args.seeds)]
+    if args.report_only:
+        if not study_exists(open_storage(storage), grid_study_name(settings)):
+            parser.error(f"argument --report-only: {storage} holds no runs with these settings ({grid_study_name(settings)})")
+        return _report_only(storage, settings, grid, args)
+    study = open_grid(storage, settings)
     fingerprints = Fingerprints(settings)
-    queued = enqueue_missing(study, grid, fingerprints)
     wanted = set(grid)
+    queued = enqueue_missing(study, grid, fingerprints)
     states = [t.state for t in grid_trials(study, fingerprints) if run_of(t) in wanted]
     done = states.count(TrialState.COMPLETE)
     print(
