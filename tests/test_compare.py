@@ -26,6 +26,14 @@ def _study(out):
     return optuna.load_study(study_name=grid_study_name(settings), storage=open_storage(str(out / "runs.log")))
 
 
+def _one_run(out):
+    """The argv of a grid of one run: pg_a2c on CartPole-v1, seed 0, stored in ``out``."""
+    argv = ["compare", "--envs", "CartPole-v1", *ARGS, "--out", str(out), "--no-progress-bar"]
+    argv[argv.index("--algos") + 1 : argv.index("--seeds")] = ["pg_a2c"]
+    argv[argv.index("--seeds") + 1] = "1"
+    return argv
+
+
 def test_comparison_end_to_end_resumes_and_reports_failures(tmp_path, capsys, monkeypatch):
     out = tmp_path / "out"
     argv = ["compare", "--envs", "CartPole-v1", "CrashingEnv-v0", *ARGS, "--out", str(out), "--no-progress-bar"]
@@ -228,9 +236,7 @@ def test_unwritable_out(tmp_path, capsys):
 
 def test_vec_env_option_is_its_own_grid_and_trains_the_same(tmp_path):
     out = tmp_path / "out"
-    argv = ["compare", "--envs", "CartPole-v1", *ARGS, "--out", str(out), "--no-progress-bar"]
-    argv[argv.index("--algos") + 1 : argv.index("--seeds")] = ["pg_a2c"]
-    argv[argv.index("--seeds") + 1] = "1"
+    argv = _one_run(out)
     assert main(argv) == 0 and main([*argv, "--vec-env", "gymnasium"]) == 0
     storage = open_storage(str(out / "runs.log"))
     names = sorted(s.study_name for s in optuna.get_all_study_summaries(storage))
@@ -241,16 +247,14 @@ def test_vec_env_option_is_its_own_grid_and_trains_the_same(tmp_path):
 
 def test_report_only_reports_the_finished_runs_and_queues_nothing(tmp_path, capsys):
     out = tmp_path / "out"
-    argv = ["compare", "--envs", "CartPole-v1", *ARGS, "--out", str(out), "--no-progress-bar"]
-    argv[argv.index("--algos") + 1 : argv.index("--seeds")] = ["pg_a2c"]
-    argv[argv.index("--seeds") + 1] = "1"
+    argv = _one_run(out)
     assert main(argv) == 0
     trials = len(_study(out).trials)
     # A bigger grid than ran (a second algorithm, a second seed), reported elsewhere from the same store
     report_out = tmp_path / "report"
-    wider = [*argv[:-3], "--algos", "pg_a2c", "sb3_a2c", "--seeds", "2", "--storage", str(out / "runs.log")]
+    wider = [*argv, "--algos", "pg_a2c", "sb3_a2c", "--seeds", "2", "--storage", str(out / "runs.log")]
     capsys.readouterr()
-    assert main([*wider, "--out", str(report_out), "--report-only"]) == 0
+    assert main([*wider, "--out", str(report_out), "--report-only"]) == 0  # the last --algos, --seeds, --out count
     printed = capsys.readouterr().out
     assert "4 runs: 1 finished, 0 queued or running, 3 not queued with the current set-ups" in printed
     assert len(_study(out).trials) == trials  # nothing queued
@@ -263,9 +267,7 @@ def test_report_only_reports_the_finished_runs_and_queues_nothing(tmp_path, caps
 @pytest.mark.parametrize("settings_differ", [False, True])
 def test_report_only_without_runs_exits_2(tmp_path, capsys, settings_differ):
     out = tmp_path / "out"
-    argv = ["compare", "--envs", "CartPole-v1", *ARGS, "--out", str(out), "--no-progress-bar"]
-    argv[argv.index("--algos") + 1 : argv.index("--seeds")] = ["pg_a2c"]
-    argv[argv.index("--seeds") + 1] = "1"
+    argv = _one_run(out)
     if settings_differ:
         assert main(argv) == 0
         argv[argv.index("--eval-freq") + 1] = "100"  # another grid: none of its runs are in the store

@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import optuna
 from optuna.trial import TrialState
@@ -36,6 +37,9 @@ from sb3_pg.compare.queue import (
 from sb3_pg.variants import VARIANTS
 from sb3_pg.vec_envs import check_vec_env
 from tuning.storage import check_storage, is_rdb_url, open_storage, study_exists
+
+if TYPE_CHECKING:  # the report module loads matplotlib: only when a report is written
+    from sb3_pg.compare import report
 
 
 def add_compare_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -112,26 +116,35 @@ def _worker_process(storage: str, settings: CompareSettings) -> None:
     run_worker(open_grid(storage, settings), settings)
 
 
-def _report_only(storage: str, settings: CompareSettings, grid: list[Run], args: argparse.Namespace) -> int:
-    """The report of the grid's finished runs (those with its current set-ups); nothing queued, trained or created."""
+def _grid_runs(study: optuna.Study, fingerprints: Fingerprints, wanted: set[Run]) -> "list[report.Run]":
+    """The stored runs of the grid with their current set-ups (any state)."""
     from sb3_pg.compare import report
 
-    study, fingerprints, wanted = open_grid(storage, settings), Fingerprints(settings), set(grid)
-    found = [r for r in report.collect(grid_trials(study, fingerprints)) if (r.algo, r.env_id, r.seed) in wanted]
+    return [r for r in report.collect(grid_trials(study, fingerprints)) if (r.algo, r.env_id, r.seed) in wanted]
+
+
+def _write_report(runs: "list[report.Run]", settings: CompareSettings, args: argparse.Namespace) -> None:
+    """Write the report of ``runs`` to ``--out`` and print its summary and where it is."""
+    from sb3_pg.compare import report
+
+    path = report.write_report(runs, args.algos, args.envs, settings, args.out)
+    print(report.summary(runs, args.algos, args.envs))
+    print(f"report: {path}; figures and results.csv in {args.out}{os.sep}")
+
+
+def _report_only(study: optuna.Study, settings: CompareSettings, wanted: set[Run], args: argparse.Namespace) -> int:
+    """The report of the grid's finished runs (those with its current set-ups); nothing queued or trained."""
+    found = _grid_runs(study, Fingerprints(settings), wanted)
     runs = [r for r in found if r.state in ("complete", "failed")]
     print(
         f"{len(wanted)} runs: {len(runs)} finished, {len(found) - len(runs)} queued or running,"
         f" {len(wanted) - len(found)} not queued with the current set-ups; the report has the finished ones"
     )
-    path = report.write_report(runs, args.algos, args.envs, settings, args.out)
-    print(report.summary(runs, args.algos, args.envs))
-    print(f"report: {path}; figures and results.csv in {args.out}{os.sep}")
+    _write_report(runs, settings, args)
     return 0
 
 
 def compare_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from sb3_pg.compare import report
-
     try:
         validate(args)
     except ValueError as error:
@@ -140,13 +153,13 @@ def compare_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     storage = args.storage or str(args.out / "runs.log")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     grid = [(algo, env_id, seed) for env_id in args.envs for algo in args.algos for seed in range(args.seeds)]
+    wanted = set(grid)
     if args.report_only:
         if not study_exists(open_storage(storage), grid_study_name(settings)):
             parser.error(f"argument --report-only: {storage} holds no runs with these settings ({grid_study_name(settings)})")
-        return _report_only(storage, settings, grid, args)
+        return _report_only(open_grid(storage, settings), settings, wanted, args)
     study = open_grid(storage, settings)
     fingerprints = Fingerprints(settings)
-    wanted = set(grid)
     queued = enqueue_missing(study, grid, fingerprints)
     states = [t.state for t in grid_trials(study, fingerprints) if run_of(t) in wanted]
     done = states.count(TrialState.COMPLETE)
@@ -177,10 +190,8 @@ def compare_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
             helper.join()
         show()
 
-    runs = [r for r in report.collect(grid_trials(study, fingerprints)) if (r.algo, r.env_id, r.seed) in wanted]
-    path = report.write_report(runs, args.algos, args.envs, settings, args.out)
-    print(report.summary(runs, args.algos, args.envs))
-    print(f"report: {path}; figures and results.csv in {args.out}{os.sep}")
+    runs = _grid_runs(study, fingerprints, wanted)
+    _write_report(runs, settings, args)
     failed = [r for r in runs if r.state == "failed"]
     if failed:
         # A script or CI must be able to tell: exit status 1 (the report lists each failure)
