@@ -39,3 +39,24 @@ def test_native_vector_envs_example_runs_as_written():
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)
     assert namespace["model"].num_timesteps >= 100_000
+
+
+def test_mujoco_report_is_what_its_report_only_command_writes(tmp_path, capsys):
+    """README's --report-only command, over a copy of the committed store into a scratch folder, writes the
+    committed MuJoCo report (so the report's figures come from that command and the stored runs)."""
+    import shlex
+    import shutil
+
+    from sb3_pg.cli import main
+
+    text = " ".join((ROOT / "README.md").read_text().split())  # the command wraps over lines
+    start = text.index("`sb3-pg compare --envs HalfCheetah-v5 Hopper-v5 Walker2d-v5 Swimmer-v5 Ant-v5")
+    argv = shlex.split(text[start + 1 : text.index("`", start + 1)])[1:]
+    assert "--report-only" in argv
+    committed = ROOT / argv[argv.index("--out") + 1]
+    store = tmp_path / "runs.log"
+    shutil.copy(ROOT / argv[argv.index("--storage") + 1], store)
+    argv[argv.index("--storage") + 1], argv[argv.index("--out") + 1] = str(store), str(tmp_path / "out")
+    assert main(argv) == 0
+    assert (tmp_path / "out" / "report.md").read_text() == (committed / "report.md").read_text()
+    assert (tmp_path / "out" / "results.csv").read_text() == (committed / "results.csv").read_text()
