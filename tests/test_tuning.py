@@ -544,6 +544,22 @@ def test_enqueued_configurations_run_after_the_warm_starts_and_are_confirmed(tmp
     assert [t.user_attrs.get("warm_start") for t in study.trials].count("enqueued-1") == 1
 
 
+@pytest.mark.parametrize("algo", ["reinforce", "pg_a2c"])
+@pytest.mark.parametrize("rate", ["8.157e-4", "lin_8.157e-4"])
+def test_enqueue_takes_constant_and_linear_learning_rates(algo, rate):
+    """--enqueue learning_rate=<x>: RL Zoo makes a constant rate a ConstantSchedule, the search a float;
+    both are the same point (it was refused as "not a point of the search")."""
+    from sb3_pg.cli import build_parser
+    from tuning.warm_start import enqueued_params
+
+    args = build_parser().parse_args(["tune", "--algo", algo, "--env", "CartPole-v1", "--enqueue", f"learning_rate={rate}"])
+    (params,) = enqueued_params(algo, [dict(config) for config in args.enqueue], [], {})
+    assert params["learning_rate"] == pytest.approx(8.157e-4)
+    assert params["lr_schedule"] == ("linear" if rate.startswith("lin_") else "constant")
+    made = SEARCH_SPACES[algo].kwargs_from_params(params)["learning_rate"]
+    assert (made(1.0) if callable(made) else made) == pytest.approx(8.157e-4)
+
+
 def test_summary_and_trials_csv_show_real_hyperparameters():
     from tuning import report
 

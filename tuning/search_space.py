@@ -174,7 +174,7 @@ def algorithm_defaults(algo: type) -> dict[str, Any]:
     }
 
 
-def _constant(value: Any) -> Any:
+def constant_value(value: Any) -> Any:
     """A constant schedule's value (RL Zoo makes every learning rate a schedule); a real schedule as is."""
     if callable(value) and value(1.0) == value(0.5) == value(0.0):
         return value(1.0)
@@ -182,7 +182,7 @@ def _constant(value: Any) -> Any:
 
 
 def _float_in(name: str, low: float, high: float, value: Any, param: str | None = None) -> dict[str, Any] | None:
-    value = _constant(value)
+    value = constant_value(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
         return None  # a schedule, or outside the searched range
     return {param or name: float(value)}
@@ -337,7 +337,7 @@ def sample_ent_coef(trial: BaseTrial) -> dict[str, Any]:
 
 
 def ent_coef_params(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
-    if _constant(kwargs["ent_coef"]) == 0.0:
+    if constant_value(kwargs["ent_coef"]) == 0.0:
         return {"entropy_bonus": "off"}
     value = _float_in("ent_coef", *ENT_COEFS, kwargs["ent_coef"])
     return None if value is None else {"entropy_bonus": "on", **value}

@@ -29,7 +29,7 @@ from sb3_pg.compare.algos import run_config
 from sb3_pg.envs import in_env_family
 from sb3_pg.reinforce import Reinforce
 from sb3_pg.zoo import ZooExperimentManager
-from tuning.search_space import SEARCH_SPACES, is_set
+from tuning.search_space import SEARCH_SPACES, constant_value, is_set
 
 WARM_START_ATTR = "warm_start"
 ENQUEUED_PREFIX = "enqueued-"  # the warm_start name of the Nth --enqueue configuration: enqueued-N
@@ -99,7 +99,10 @@ def _flat(kwargs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _same(given: Any, made: Any) -> bool:
-    """Whether the search's value is the user's: numbers up to rounding, schedules at three points."""
+    """Whether the search's value is the user's: numbers up to rounding, schedules at three points. A
+    constant rate is a number on both sides (RL Zoo makes the user's ``learning_rate=3e-4`` a
+    ``ConstantSchedule``; the search's is a float)."""
+    given, made = constant_value(given), constant_value(made)
     if callable(given) or callable(made):
         return callable(given) and callable(made) and all(_same(given(p), made(p)) for p in (1.0, 0.5, 0.0))
     if isinstance(given, (int, float)) and isinstance(made, (int, float)) and not isinstance(given, bool):
