@@ -199,6 +199,7 @@ def train_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             check_writable_folder("--tensorboard-log", args.tensorboard_log)
     except ValueError as error:
         parser.error(str(error))
+    assert config.algo_class is not None  # one of ours
     n_envs = args.n_envs or config.n_envs
     timesteps = args.timesteps or config.n_timesteps
     print(describe(args, config, entry, n_envs, timesteps), flush=True)

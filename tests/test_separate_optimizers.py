@@ -8,7 +8,7 @@ from stable_baselines3.common.envs import FakeImageEnv
 from stable_baselines3.common.utils import configure_logger
 
 from sb3_pg import A2C, Reinforce
-from sb3_pg.common.on_policy import split_actor_critic_parameters
+from sb3_pg.common.critic import split_actor_critic_parameters
 
 
 def snapshot(params):

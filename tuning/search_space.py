@@ -344,24 +344,32 @@ def ent_coef_params(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 SDE_SAMPLE_FREQS = [-1, 4, 8, 16, 32, 64, 128]  # -1: one noise matrix per rollout (SB3's default)
+# REINFORCE's estimate needs a fresh gSDE draw at every step (Reinforce refuses any other frequency)
+REINFORCE_SDE_SAMPLE_FREQS = [1]
 LOG_STD_INITS = (-4.0, 1.0)  # RL Zoo's samplers' range; SB3's default is 0
 # Hyperparameters of a Gaussian policy: a study on discrete actions cannot search them
 CONTINUOUS_ONLY = ("use_sde", "log_std_init")
 
 
-def sample_use_sde(trial: BaseTrial) -> dict[str, Any]:
-    # gSDE (state-dependent exploration noise), with how often its noise matrix is drawn again:
-    # RL Zoo's entries for Pendulum-v1 and MountainCarContinuous-v0 use it
-    if not trial.suggest_categorical("use_sde", [False, True]):
-        return {"use_sde": False}
-    return {"use_sde": True, "sde_sample_freq": trial.suggest_categorical("sde_sample_freq", SDE_SAMPLE_FREQS)}
+def _sample_use_sde(frequencies: list[int]) -> Callable[[BaseTrial], dict[str, Any]]:
+    def sample(trial: BaseTrial) -> dict[str, Any]:
+        # gSDE (state-dependent exploration noise), with how often its noise matrix is drawn again:
+        # RL Zoo's entries for Pendulum-v1 and MountainCarContinuous-v0 use it
+        if not trial.suggest_categorical("use_sde", [False, True]):
+            return {"use_sde": False}
+        return {"use_sde": True, "sde_sample_freq": trial.suggest_categorical("sde_sample_freq", frequencies)}
+
+    return sample
 
 
-def use_sde_params(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
-    if not kwargs["use_sde"]:
-        return {"use_sde": False}
-    frequency = _choice("sde_sample_freq", SDE_SAMPLE_FREQS, kwargs["sde_sample_freq"])
-    return None if frequency is None else {"use_sde": True, **frequency}
+def _use_sde_params(frequencies: list[int]) -> Callable[[Mapping[str, Any]], dict[str, Any] | None]:
+    def params_of(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+        if not kwargs["use_sde"]:
+            return {"use_sde": False}
+        frequency = _choice("sde_sample_freq", frequencies, kwargs["sde_sample_freq"])
+        return None if frequency is None else {"use_sde": True, **frequency}
+
+    return params_of
 
 
 def sample_log_std_init(trial: BaseTrial) -> dict[str, Any]:
@@ -412,6 +420,7 @@ def _critic_optimizer_params(kwargs: Mapping[str, Any]) -> dict[str, Any] | None
 
 def _space(algo: type[Reinforce] | type[A2C], n_envs: int, batch: Hyperparameter, own: list[Hyperparameter]) -> SearchSpace:
     space = SearchSpace(algo, n_envs)
+    sde_sample_freqs = REINFORCE_SDE_SAMPLE_FREQS if issubclass(algo, Reinforce) else SDE_SAMPLE_FREQS
     for hyperparameter in [
         *own,
         Hyperparameter(
@@ -460,7 +469,13 @@ def _space(algo: type[Reinforce] | type[A2C], n_envs: int, batch: Hyperparameter
             default_on=False,
             params_of=lambda kw: _choice("normalize_advantage", (False, True), kw["normalize_advantage"]),
         ),
-        Hyperparameter("use_sde", sample_use_sde, ("use_sde", "sde_sample_freq"), default_on=False, params_of=use_sde_params),
+        Hyperparameter(
+            "use_sde",
+            _sample_use_sde(sde_sample_freqs),
+            ("use_sde", "sde_sample_freq"),
+            default_on=False,
+            params_of=_use_sde_params(sde_sample_freqs),
+        ),
         Hyperparameter(
             "log_std_init",
             sample_log_std_init,

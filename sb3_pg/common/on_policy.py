@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 import numpy as np
 import torch as th
 from gymnasium import spaces
-from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallback, ProgressBarCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
@@ -18,6 +17,7 @@ from stable_baselines3.common.utils import FloatSchedule, obs_as_tensor, update_
 from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
+from sb3_pg.common.critic import ParameterSplit
 from sb3_pg.common.fast_forward import FastForward
 from sb3_pg.common.fast_optim import clip_grad_norm, optimizer_step, zero_grad
 from sb3_pg.common.numpy_actor import NumpyActor
@@ -35,14 +35,6 @@ from sb3_pg.common.validation import (
 )
 
 
-def _zero_observation(space: spaces.Space) -> Any:
-    if isinstance(space, spaces.Dict):
-        return {key: _zero_observation(subspace) for key, subspace in space.spaces.items()}
-    if isinstance(space, spaces.Discrete):
-        return int(space.start)
-    return np.zeros(space.shape, dtype=space.dtype)
-
-
 def runs_user_code(callback: BaseCallback) -> bool:
     """Whether a callback may run user code (anything but SB3's no-op wrapper of None and its progress bar)."""
     if isinstance(callback, CallbackList):
@@ -50,42 +42,6 @@ def runs_user_code(callback: BaseCallback) -> bool:
     if isinstance(callback, ConvertCallback):
         return callback.callback is not None
     return not isinstance(callback, ProgressBarCallback)
-
-
-def split_actor_critic_parameters(policy: ActorCriticPolicy) -> tuple[list[th.nn.Parameter], list[th.nn.Parameter]]:
-    """
-    Split a policy's parameters into the actor's and the critic's, by which output they reach.
-
-    The critic owns the parameters that only the value reaches (value head, critic layers, and the
-    critic's own features extractor when ``share_features_extractor=False``). The actor owns all the
-    others, including a features extractor shared by both: the critic's loss never moves it.
-    Probing the graph, rather than matching names, keeps custom SB3 policies working.
-
-    :param policy: an SB3 actor-critic policy
-    :return: (actor parameters, critic parameters)
-    """
-    params = [p for p in policy.parameters() if p.requires_grad]
-    was_training = policy.training
-    policy.set_training_mode(False)
-    # A fixed observation and the distribution's mode: the probe draws no random numbers
-    obs = policy.obs_to_tensor(_zero_observation(policy.observation_space))[0]
-    if isinstance(policy, RecurrentActorCriticPolicy):  # one step from a zero state
-        lstm = policy.lstm_actor
-        zeros = (th.zeros(lstm.num_layers, 1, lstm.hidden_size), th.zeros(lstm.num_layers, 1, lstm.hidden_size))
-        start = th.ones(1)
-        distribution, _ = policy.get_distribution(obs, zeros, start)  # type: ignore[arg-type]
-        value = policy.predict_values(obs, zeros, start)  # type: ignore[arg-type]
-    else:
-        distribution, value = policy.get_distribution(obs), policy.predict_values(obs)
-    with th.no_grad():
-        action = distribution.get_actions(deterministic=True)
-    actor_grads = th.autograd.grad(distribution.log_prob(action).sum(), params, allow_unused=True)
-    critic_grads = th.autograd.grad(value.sum(), params, allow_unused=True)
-    policy.set_training_mode(was_training)
-    critic_only = [g_a is None and g_c is not None for g_a, g_c in zip(actor_grads, critic_grads, strict=True)]
-    actor = [p for p, is_critic in zip(params, critic_only, strict=True) if not is_critic]
-    critic = [p for p, is_critic in zip(params, critic_only, strict=True) if is_critic]
-    return actor, critic
 
 
 def docstring_with_parameters_of(base: type, summary: str) -> str:
@@ -105,17 +61,15 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
     policy's ``optimizer_class`` and ``optimizer_kwargs``.
     """
 
-    critic_optimizer: th.optim.Optimizer | None
     critic_lr_schedule: Schedule | None
     critic_learning_rate: float | Schedule | None
     n_critic_updates: int
-    _critic_params: list[th.nn.Parameter]
-    _actor_params: list[th.nn.Parameter]
+    _split: ParameterSplit | None = None
     exact_rollouts: bool = False
     # The rollout buffers used by default: for flat observations, for Dict observations
     default_rollout_buffers: ClassVar[tuple[type[RolloutBuffer], type[RolloutBuffer]]]
     # The policy the fast paths below were built for, its fast forward pass and its NumPy actor
-    _fast: tuple[ActorCriticPolicy, FastForward | None, NumpyActor | None] | None = None
+    _fast: tuple[ActorCriticPolicy, bool, FastForward | None, NumpyActor | None] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # SB3 uses these in its __init__ (or in learn) before any check of ours could run
@@ -167,42 +121,42 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         names = " or ".join(c.__name__ for c in defaults)
         raise ValueError(f"`rollout_buffer_class` must {requirement}: a subclass of {names}; got {buffer_class!r}")
 
-    def _use_foreach(self) -> None:
-        """
-        Let the optimizers update all their parameters with one multi-tensor ("foreach") kernel per
-        operation instead of one Python-level loop per parameter (torch enables it by default only on
-        CUDA). The update is the same elementwise formula; for RMSprop (A2C) the results are identical
-        to the bit, as the parity tests check.
-        """
-        for optimizer in (self.policy.optimizer, self.critic_optimizer):
-            if optimizer is None:
-                continue
-            for group in optimizer.param_groups:
-                if "foreach" in group and group["foreach"] is None:
-                    group["foreach"] = True
-
     def _setup_optimizers(self, critic_learning_rate: float | Schedule | None) -> None:
         """
         Without a critic learning rate, keep the policy's one optimizer over all parameters (SB3).
         With one, give the critic its own optimizer and learning-rate schedule, and restrict the
-        policy's optimizer to the actor's parameters. Called by ``_setup_model`` after the policy is built.
+        policy's optimizer to the actor's parameters. Called by ``_setup_model`` after the policy is
+        built; a policy the user puts in ``model.policy`` later gets the same (:class:`ParameterSplit`).
 
         :param critic_learning_rate: the critic's learning rate or schedule, or None
         """
-        self.critic_optimizer = None
-        self.critic_lr_schedule = None
-        if critic_learning_rate is None:
-            self._actor_params, self._critic_params = list(self.policy.parameters()), []
+        self.critic_lr_schedule = None if critic_learning_rate is None else FloatSchedule(critic_learning_rate)
+        self._split = None
+        self._parameter_split()
+
+    def _parameter_split(self) -> ParameterSplit:
+        """The actor's and critic's parameters and the critic's optimizer, for the policy held now."""
+        critic_lr = None if self.critic_lr_schedule is None else self.critic_lr_schedule(self._current_progress_remaining)
+        if self._split is None:
+            self._split = ParameterSplit.build(self.policy, critic_lr)
         else:
-            self.critic_lr_schedule = FloatSchedule(critic_learning_rate)
-            self._actor_params, self._critic_params = split_actor_critic_parameters(self.policy)
-            if not self._critic_params:
-                raise ValueError("the policy has no critic-only parameters to give a separate `critic_learning_rate` to")
-            optimizer_class = self.policy.optimizer_class
-            optimizer_kwargs = self.policy.optimizer_kwargs
-            self.policy.optimizer = optimizer_class(self._actor_params, lr=self.lr_schedule(1), **optimizer_kwargs)  # type: ignore[call-arg]
-            self.critic_optimizer = optimizer_class(self._critic_params, lr=self.critic_lr_schedule(1), **optimizer_kwargs)  # type: ignore[call-arg]
-        self._use_foreach()
+            self._split = self._split.follow(self.policy, critic_lr)
+        return self._split
+
+    @property
+    def critic_optimizer(self) -> th.optim.Optimizer | None:
+        """The critic's own optimizer (None: one joint optimizer, ``policy.optimizer``, trains both)."""
+        return self._parameter_split().critic_optimizer
+
+    @property
+    def _actor_params(self) -> list[th.nn.Parameter]:
+        """The parameters the actor's step clips and moves (all of them with one joint optimizer)."""
+        return self._parameter_split().actor_params
+
+    @property
+    def _critic_params(self) -> list[th.nn.Parameter]:
+        """The critic's own parameters (none with one joint optimizer)."""
+        return self._parameter_split().critic_params
 
     def _update_critic_learning_rate(self) -> None:
         """Set and log the critic's learning rate for the current progress."""
@@ -274,13 +228,13 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         state_dicts, torch_variables = super()._get_torch_save_params()
-        if getattr(self, "critic_optimizer", None) is not None:
+        if getattr(self, "_split", None) is not None and self.critic_optimizer is not None:
             state_dicts = [*state_dicts, "critic_optimizer"]
         return state_dicts, torch_variables
 
     def _excluded_save_params(self) -> list[str]:
         # Rebuilt from the policy by _setup_model and on first use
-        return [*super()._excluded_save_params(), "_actor_params", "_critic_params", "_fast"]
+        return [*super()._excluded_save_params(), "_split", "_fast"]
 
     def _update_info_buffer(self, infos: list[dict[str, Any]], dones: np.ndarray | None = None) -> None:
         """SB3's, over the envs whose info holds anything (SB3 reads only an info's ``episode`` and
@@ -303,15 +257,17 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         self._fast = None
 
     def _fast_paths(self) -> tuple[ActorCriticPolicy, FastForward | None, NumpyActor | None]:
-        if self._fast is None or self._fast[0] is not self.policy:
+        # Built again when the user replaces the policy or sets exact_rollouts after construction
+        if self._fast is None or self._fast[0] is not self.policy or self._fast[1] != self.exact_rollouts:
+            check_bool("exact_rollouts", self.exact_rollouts)
             fast = FastForward.build(self.policy)
             actor = None
             if not self.exact_rollouts:
                 # Seeded from torch's generator, which set_random_seed seeds: runs stay reproducible
                 rng = np.random.default_rng(int(th.randint(0, 2**62, (1,)).item()))
                 actor = NumpyActor.build(fast, rng)
-            self._fast = (self.policy, fast, actor)
-        return self._fast
+            self._fast = (self.policy, self.exact_rollouts, fast, actor)
+        return self._fast[0], self._fast[2], self._fast[3]
 
     def _fast_forward(self) -> FastForward | None:
         """The fast forward pass for the current policy, or None where SB3's standard path is needed."""

@@ -76,8 +76,13 @@ def check_net_arch(policy_kwargs: dict[str, Any] | None) -> None:
             isinstance(v, numbers.Integral) and not _is_bool(v) and int(v) > 0 for v in value
         )
 
-    as_dict = isinstance(net_arch, dict) and set(net_arch) <= {"pi", "vf"} and all(sizes(v) for v in net_arch.values())
-    if not (sizes(net_arch) or as_dict):
+    def as_dict(value: Any) -> bool:
+        return isinstance(value, dict) and set(value) <= {"pi", "vf"} and all(sizes(v) for v in value.values())
+
+    # SB3's spelling before v1.8, [dict(pi=..., vf=...)]: SB3 still takes the dict (with a deprecation
+    # warning, from the policy) and ignores the rest of the list, and so do we
+    old_spelling = isinstance(net_arch, list) and len(net_arch) > 0 and isinstance(net_arch[0], dict)
+    if not (sizes(net_arch) or as_dict(net_arch) or (old_spelling and as_dict(net_arch[0]))):
         raise ValueError(
             "`policy_kwargs['net_arch']` must be a list of layer sizes ([64, 64]) or a dict of them "
             f"(dict(pi=[64, 64], vf=[64, 64])); got {net_arch!r}"

@@ -9,7 +9,7 @@ so that ``pg_a2c`` and ``sb3_a2c`` differ only in speed.
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from stable_baselines3 import A2C as SB3_A2C
 from stable_baselines3 import PPO
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
+from sb3_pg.compare.tianshou_runner import TIANSHOU_ALGOS, TIANSHOU_VERSION, settings_for
 from sb3_pg.variants import VARIANTS
 from sb3_pg.zoo import OUR_ALGOS, ZooExperimentManager, config_path, load_config, parse_policy_kwargs
 
@@ -27,7 +28,10 @@ SB3_ALGOS: dict[str, tuple[type[OnPolicyAlgorithm], str]] = {
     "sb3_ppo": (PPO, "ppo"),
     "sb3_ppo_lstm": (RecurrentPPO, "ppo_lstm"),  # sb3-contrib's, with RL Zoo's ppo_lstm.yml
 }
-ALGO_NAMES = sorted(VARIANTS) + sorted(SB3_ALGOS)
+# Tianshou's algorithms, set up and trained by Tianshou's own code (the tianshou extra): each is the
+# peer of one of ours, and the report gives the probability that ours is better
+PEERS = {"pg_a2c": "tianshou_a2c", "reinforce": "tianshou_reinforce"}
+ALGO_NAMES = sorted(VARIANTS) + sorted(SB3_ALGOS) + list(TIANSHOU_ALGOS)
 MODES = ("tuned", "equal")
 RL_ZOO_BUDGET = "rl-zoo"  # ``--timesteps rl-zoo``: each env at RL Zoo's A2C budget (its a2c.yml n_timesteps)
 EQUAL_HYPERPARAMETERS: dict[str, Any] = {"n_envs": 8, "learning_rate": 7e-4, "gamma": 0.99}
@@ -38,7 +42,7 @@ BASELINE = "sb3_a2c"  # what the probability of improvement compares against
 class RunConfig:
     """One algorithm's set-up on one env: the class, its arguments, and RL Zoo's env options."""
 
-    algo_class: type[OnPolicyAlgorithm]
+    algo_class: type[OnPolicyAlgorithm] | None  # None for Tianshou's algorithms (``library``)
     kwargs: dict[str, Any]
     n_envs: int
     n_timesteps: int
@@ -46,6 +50,7 @@ class RunConfig:
     source: str  # where the hyperparameters come from, for the report
     fingerprint: str  # changes when the set-up does: stored runs of another set-up are not reused
     policy: str = "MlpPolicy"
+    library: str = "sb3"  # "sb3": an SB3 algorithm class; "tianshou": sb3_pg.compare.tianshou_runner trains it
 
 
 def _fingerprint(algo_class: type[OnPolicyAlgorithm], *parts: Any) -> str:
@@ -65,6 +70,8 @@ def run_config(
     :param hyperparams: entries that override the file's (RL Zoo's ``--hyperparams``), its keys included
     :return: the configuration
     """
+    if algo in TIANSHOU_ALGOS:
+        return _tianshou_config(algo, env_id)
     if algo in SB3_ALGOS:
         algo_class, zoo_name = SB3_ALGOS[algo]
         base_kwargs: dict[str, Any] = {}
@@ -98,6 +105,16 @@ def run_config(
         entry["policy_kwargs"] = parse_policy_kwargs(entry["policy_kwargs"])
     kwargs = ZooExperimentManager._preprocess_schedules({**entry, **base_kwargs})
     return RunConfig(algo_class, kwargs, n_envs, n_timesteps, normalize, source, fingerprint, policy)
+
+
+def _tianshou_config(algo: str, env_id: str) -> RunConfig:
+    """Tianshou's set-up of ``algo`` for ``env_id``'s action space (the same in both modes: it is Tianshou's)."""
+    settings = settings_for(algo, env_id)
+    text = json.dumps(["tianshou", TIANSHOU_VERSION, algo, asdict(settings)], sort_keys=True)
+    fingerprint = hashlib.sha256(text.encode()).hexdigest()[:16]
+    source = f"{settings.source} ({TIANSHOU_VERSION})"
+    kwargs = {"algo": algo, **asdict(settings)}
+    return RunConfig(None, kwargs, settings.n_envs, 1_000_000, None, source, fingerprint, library="tianshou")
 
 
 def entry_key(config: dict[str, Any], env_id: str, other_versions: bool = False) -> str:

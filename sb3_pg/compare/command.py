@@ -1,6 +1,7 @@
 """The ``sb3-pg compare`` command."""
 
 import argparse
+import importlib.util
 import multiprocessing
 import os
 import sys
@@ -34,6 +35,7 @@ from sb3_pg.compare.queue import (
     run_of,
     run_worker,
 )
+from sb3_pg.compare.tianshou_runner import TIANSHOU_ALGOS, settings_for
 from sb3_pg.variants import VARIANTS
 from sb3_pg.vec_envs import check_vec_env
 from tuning.storage import check_storage, is_rdb_url, open_storage, study_exists
@@ -54,7 +56,10 @@ def add_compare_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPa
         metavar="ALGO",
         help=f"any of {', '.join(ALGO_NAMES)}",
     )
-    compare.add_argument("--seeds", type=int, default=3, help="seeds per algorithm and env (0 .. N-1)")
+    compare.add_argument("--seeds", type=int, default=3, help="seeds per algorithm and env (S .. S+N-1, S: --first-seed)")
+    compare.add_argument(
+        "--first-seed", type=int, default=0, help="the first seed (a grid on held-out seeds: seeds never used for tuning)"
+    )
     compare.add_argument(
         "--timesteps",
         type=budget_or_rl_zoo,
@@ -91,6 +96,12 @@ def validate(args: argparse.Namespace) -> None:
     unknown = [algo for algo in args.algos if algo not in ALGO_NAMES]
     if unknown:
         raise ValueError(f"argument --algos: unknown {unknown}; choose from {', '.join(ALGO_NAMES)}")
+    peers = [algo for algo in args.algos if algo in TIANSHOU_ALGOS]
+    if peers and importlib.util.find_spec("tianshou") is None:
+        raise ValueError(
+            f'argument --algos: {", ".join(peers)} need Tianshou: pip install "sb3-pg[tianshou]" '
+            '(in a clone: pip install -e ".[tianshou]")'
+        )
     for env_id in args.envs:
         check_env_id("--envs", env_id)
         if args.timesteps == RL_ZOO_BUDGET:
@@ -99,6 +110,8 @@ def validate(args: argparse.Namespace) -> None:
         for algo in args.algos:
             if algo in VARIANTS:
                 check_action_masks("--envs", env_id, algo, VARIANTS[algo].algo)
+            elif algo in TIANSHOU_ALGOS:
+                settings_for(algo, env_id)
     if args.seeds < 1:
         raise ValueError(f"argument --seeds: must be >= 1; got {args.seeds}")
     check_writable_folder("--out", args.out)
@@ -152,7 +165,8 @@ def compare_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     settings = CompareSettings(args.mode, args.timesteps, args.eval_freq, args.eval_episodes, args.vec_env)
     storage = args.storage or str(args.out / "runs.log")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    grid = [(algo, env_id, seed) for env_id in args.envs for algo in args.algos for seed in range(args.seeds)]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    grid = [(algo, env_id, seed) for env_id in args.envs for algo in args.algos for seed in seeds]
     wanted = set(grid)
     if args.report_only:
         if not study_exists(open_storage(storage), grid_study_name(settings)):

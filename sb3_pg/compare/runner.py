@@ -89,6 +89,15 @@ def train_and_evaluate(
     :param vec_env: the training envs' ``VecEnv`` (:func:`sb3_pg.vec_envs.make_vec_env_of`)
     :return: the curve and the training time (evaluation excluded)
     """
+    if config.library == "tianshou":
+        from sb3_pg.compare.tianshou_runner import train_and_evaluate_tianshou
+
+        curve = train_and_evaluate_tianshou(config.kwargs["algo"], env_id, seed, timesteps, eval_freq, eval_episodes)
+        result = RunResult(curve.steps, curve.returns, curve.train_seconds, curve.eval_seconds, curve.timesteps)
+        if not np.all(np.isfinite(result.returns)):
+            raise FloatingPointError("non-finite evaluation return")
+        return result
+    assert config.algo_class is not None
     env, eval_env = make_envs(config, env_id, seed, vec_env=vec_env)
     result = RunResult()
     try:

@@ -1,10 +1,13 @@
+import contextlib
 import warnings
+from collections.abc import Iterator
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3.common.distributions import StateDependentNoiseDistribution
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 
@@ -22,6 +25,25 @@ SelfReinforce = TypeVar("SelfReinforce", bound="Reinforce")
 LOSS_REDUCTIONS = ("episode_mean", "step_mean")
 BASELINES = ("none", "mean", "value")
 INITIAL_ROWS = 256  # rows per env the buffer starts with
+
+
+@contextlib.contextmanager
+def exact_sde_log_prob(policy: BasePolicy) -> Iterator[None]:
+    """
+    Within the block, a gSDE policy's log-probabilities have their gradient through the features the
+    noise is scaled by. SB3's policies build gSDE with ``learn_features=False``, which detaches them:
+    the gradient then misses the action density's dependence on the layers that compute them, a bias
+    in those layers' part of the Monte Carlo estimate. Nothing changes for other policies.
+    """
+    distribution = getattr(policy, "action_dist", None)
+    if not isinstance(distribution, StateDependentNoiseDistribution) or distribution.learn_features:
+        yield
+        return
+    distribution.learn_features = True
+    try:
+        yield
+    finally:
+        distribution.learn_features = False
 
 
 class Reinforce(ActorCriticAlgorithm):
@@ -86,9 +108,12 @@ class Reinforce(ActorCriticAlgorithm):
     :param max_grad_norm: The maximum norm for gradient clipping (actor and critic separately);
         ``None`` for no clipping
     :param use_sde: Whether to use generalized State Dependent Exploration (gSDE)
-        instead of action noise exploration (default: False)
-    :param sde_sample_freq: Sample a new noise matrix every n steps when using gSDE
-        Default: -1 (only sample at the beginning of the rollout)
+        instead of action noise exploration (default: False). With gSDE the estimate stays unbiased:
+        the noise is drawn afresh at every step (``sde_sample_freq=1``) and the log-probabilities'
+        gradient includes the noise's dependence on the features (SB3 detaches it)
+    :param sde_sample_freq: Sample a new noise matrix every n steps when using gSDE; must be 1 with
+        ``use_sde=True`` (a matrix kept over several steps makes the steps' log-probabilities those of
+        another distribution than the one the actions come from); -1 (the default) without gSDE
     :param rollout_buffer_class: Rollout buffer class to use, a subclass of ``EpisodicRolloutBuffer``
         (or ``DictEpisodicRolloutBuffer``). If ``None``, it will be automatically selected.
     :param rollout_buffer_kwargs: Keyword arguments to pass to the rollout buffer on creation.
@@ -199,6 +224,13 @@ class Reinforce(ActorCriticAlgorithm):
         check_bool("reward_to_go", self.reward_to_go)
         check_choice("loss_reduction", self.loss_reduction, LOSS_REDUCTIONS)
         check_bool("normalize_advantage", self.normalize_advantage)
+        if self.use_sde and self.sde_sample_freq != 1:
+            # A noise matrix kept over several steps ties their actions together: the product of the
+            # steps' Gaussian densities is then not the density the actions were drawn from
+            raise ValueError(
+                f"`sde_sample_freq` must be 1 with use_sde=True (a fresh gSDE noise draw at every step, whose "
+                f"density is the one REINFORCE's log-probabilities use); got sde_sample_freq={self.sde_sample_freq!r}"
+            )
         if self.baseline != "value":
             no_critic = f"needs baseline='value' (there is no critic with baseline={self.baseline!r})"
             if self.critic_learning_rate is not None:
@@ -321,7 +353,8 @@ class Reinforce(ActorCriticAlgorithm):
         if isinstance(self.action_space, spaces.Discrete):
             # Convert discrete action from float to long
             actions = actions.long().flatten()
-        _, log_prob, entropy = self._evaluate_actions(rollout_data, actions)
+        with exact_sde_log_prob(self.policy):
+            _, log_prob, entropy = self._evaluate_actions(rollout_data, actions)
         rho = self.importance_weights(rollout_data, log_prob)
         weights = self.weights(rollout_data, rho) * rho[rollout_data.episode_index]
         self._last_rho = rho
