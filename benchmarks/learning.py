@@ -71,9 +71,7 @@ def run(variant: str, seed: int, timesteps: int, eval_freq: int, stop_at_thresho
         "n_envs": n_envs,
         "num_timesteps": model.num_timesteps,
         # REINFORCE: the fraction of the env steps taken that it trained on
-        "trained_fraction": (
-            round(model.rollout_buffer.n_trained_steps / model.num_timesteps, 4) if isinstance(model, Reinforce) else None
-        ),
+        "trained_fraction": (round(model.trained_steps / model.num_timesteps, 4) if isinstance(model, Reinforce) else None),
         "wall_s": round(time.perf_counter() - start, 1),
         "evaluations": list(zip(steps, means, strict=True)),
     }

@@ -202,3 +202,42 @@ class OneVectorDict(gym.Wrapper):
     def step(self, action: Any) -> tuple[dict, float, bool, bool, dict]:
         obs, reward, terminated, truncated, info = self.env.step(action)
         return {"obs": obs}, float(reward), terminated, truncated, info
+
+
+class LongStopOrGoMDP(StopOrGoMDP):
+    """:class:`StopOrGoMDP` over 8 steps: with a policy that mostly goes on, episodes last several steps."""
+
+    horizon = 8
+    stop_reward = (3.0, 0.0, 2.0, 1.0, 0.5, 4.0, 0.0, 1.0)
+    go_reward = (1.0, 2.0, 1.0, 0.0, 1.5, 0.5, 2.0, 1.0)
+    observation_space = spaces.Box(0.0, 1.0, shape=(horizon,), dtype=np.float32)
+
+
+class QuadraticRewardEnv(gym.Env):
+    """
+    A constant observation, one continuous action, reward ``-(a - 1)^2``; after each step the episode
+    ends with probability 0.4 (whatever the action), and after 4 steps at the latest. With a Gaussian
+    policy of mean ``mu`` and variance ``var``, ``J = E[T] * (-(mu - 1)^2 - var)``, ``E[T] = 2.176``.
+    """
+
+    target = 1.0
+    end_probability = 0.4
+    horizon = 4
+    expected_length = 1 + 0.6 + 0.6**2 + 0.6**3  # sum over t < horizon of P(T > t)
+    observation_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
+    action_space = spaces.Box(-1e6, 1e6, shape=(1,), dtype=np.float32)  # wide: no action is clipped
+    observation = np.array([0.5, -0.8], dtype=np.float32)
+
+    def __init__(self) -> None:
+        self.t = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.t = 0
+        return self.observation.copy(), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        self.t += 1
+        reward = -float((np.asarray(action).reshape(-1)[0] - self.target) ** 2)
+        done = self.t == self.horizon or bool(self.np_random.random() < self.end_probability)
+        return self.observation.copy(), reward, done, False, {}

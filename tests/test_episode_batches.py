@@ -44,14 +44,21 @@ def test_truncation_without_a_critic_warns_once():
     assert len([w for w in record if "no critic" in str(w.message)]) == 1
 
 
+@pytest.mark.parametrize("stale_episodes", ["drop", "importance"])
 @pytest.mark.parametrize("n_envs", [1, 4])
-def test_trained_fraction_is_logged_and_high(n_envs):
-    model = Reinforce("MlpPolicy", make_vec_env("CartPole-v1", n_envs=n_envs, seed=0), seed=0)
+def test_trained_fraction_is_logged_and_every_step_accounted_for(n_envs, stale_episodes):
+    model = Reinforce("MlpPolicy", make_vec_env("CartPole-v1", n_envs=n_envs, seed=0), stale_episodes=stale_episodes, seed=0)
     model.learn(20_000)
     fraction = model.logger.name_to_value["rollout/trained_fraction"]
-    assert fraction == pytest.approx(model.rollout_buffer.n_trained_steps / model.num_timesteps, abs=0.02)
-    # All but the steps of the batches still being collected when training stopped
-    assert fraction > 0.9
+    assert fraction == pytest.approx(model.trained_steps / model.num_timesteps, abs=0.02)
+    buffer = model.rollout_buffer
+    # Every step taken was trained on, dropped, or is still in the buffer
+    assert buffer.n_batch_steps + buffer.n_dropped_steps + buffer.n_waiting_steps == model.num_timesteps
+    if stale_episodes == "importance" or n_envs == 1:
+        assert buffer.n_dropped_steps == 0
+        assert fraction > 0.9  # all but the steps of the batches still being collected when training stopped
+    else:
+        assert 0 < buffer.n_dropped_steps < 0.2 * model.num_timesteps
 
 
 @pytest.mark.parametrize("algo", [Reinforce, A2C])
@@ -69,7 +76,8 @@ def test_learning_rate_progress_stays_in_zero_one(algo):
 
 
 def test_a_new_learn_cuts_the_episodes_in_progress():
-    model = Reinforce("MlpPolicy", make_vec_env("CartPole-v1", n_envs=4, seed=0), n_episodes=4, seed=0)
+    env = make_vec_env("CartPole-v1", n_envs=4, seed=0)
+    model = Reinforce("MlpPolicy", env, n_episodes=4, stale_episodes="importance", seed=0)
     model.learn(2_000)
     assert model.rollout_buffer.lengths.sum() > 0  # steps of later batches, carried
     # reset_num_timesteps=True resets the envs: the episodes in progress are cut, their steps dropped
@@ -78,14 +86,14 @@ def test_a_new_learn_cuts_the_episodes_in_progress():
 
 
 def test_continuing_learn_keeps_the_carried_episodes():
-    model = Reinforce("MlpPolicy", make_vec_env("CartPole-v1", n_envs=4, seed=0), n_episodes=4, seed=0)
+    env = make_vec_env("CartPole-v1", n_envs=4, seed=0)
+    model = Reinforce("MlpPolicy", env, n_episodes=4, stale_episodes="importance", seed=0)
     model.learn(500)
-    before = model.rollout_buffer.n_trained_steps
+    before = model.rollout_buffer.n_batch_steps
     model.learn(500, reset_num_timesteps=False)
     buffer = model.rollout_buffer
-    kept = buffer.lengths.sum() - buffer.batch_rows().sum()
-    assert buffer.n_trained_steps > before
-    assert buffer.n_trained_steps + kept == model.num_timesteps
+    assert buffer.n_batch_steps > before
+    assert buffer.n_batch_steps + buffer.n_waiting_steps == model.num_timesteps
 
 
 def test_dict_observations_train():

@@ -20,18 +20,16 @@ import numpy as np
 import pytest
 import torch as th
 from envs import ConstantReturnEnv, LateRewardMDP, StopOrGoMDP
+from gradient_check import check_unbiased, estimates, estimates_until_precise, total_variance
 from gymnasium.wrappers import TimeLimit
-from stable_baselines3.common.utils import configure_logger
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from sb3_pg import Reinforce
 
-CHUNK = 500  # batches at a time, until the estimate is precise enough
 MAX_BATCHES = 6_000
 PRECISION = 0.05  # standard error of the ratio to the exact gradient that a test needs
 ALTERNATING_PRECISION = 0.03  # tighter for the importance weights' correction
 MAX_ALTERNATING_BATCHES = 4_000  # per actor
-RHOS: list[np.ndarray] = []  # the importance weights of the batches of the last call to estimates()
 
 
 def log_probs_of(model: Reinforce, obs: np.ndarray) -> th.Tensor:
@@ -113,50 +111,6 @@ def make_model(mdp: str, baseline: str, reward_to_go: bool, n_envs: int, n_episo
     return model
 
 
-def estimates(model: Reinforce, n_batches: int, actors: list[list[th.Tensor]], reset: bool = True) -> list[np.ndarray]:
-    """
-    The update of each of ``n_batches`` consecutive batches, the actor set to ``actors[i % len]``
-    before batch ``i`` is collected (the update is computed at that actor).
-
-    :return: the updates made at each actor, one array ``[n, n_params]`` per actor
-    :param reset: start from reset envs (False: go on from the model's last batch)
-    """
-    model._setup_learn(total_timesteps=10**9, callback=None, reset_num_timesteps=reset)
-    callback = model._init_callback(None)
-    model.set_logger(configure_logger(0, None, "", False))
-    params = actor_params(model)
-    out: list[list[np.ndarray]] = [[] for _ in actors]
-    RHOS.clear()
-    for i in range(n_batches):
-        set_actor(model, actors[i % len(actors)])
-        assert model.collect_rollouts(model.env, callback, model.rollout_buffer, model.n_steps)  # type: ignore[arg-type]
-        policy_loss, _ = model.policy_loss(next(model.rollout_buffer.get()))
-        grads = th.autograd.grad(-policy_loss, params)
-        RHOS.append(model._last_rho.numpy())
-        out[i % len(actors)].append(th.cat([g.flatten() for g in grads]).numpy())
-    return [np.array(e) for e in out]
-
-
-def projection_ratio(batch_estimates: np.ndarray, exact: np.ndarray) -> tuple[float, float]:
-    """The average update projected on the exact gradient, over its squared norm; and its standard error."""
-    projections = batch_estimates @ exact / (exact @ exact)
-    return float(projections.mean()), float(projections.std() / np.sqrt(len(projections)))
-
-
-def total_variance(batch_estimates: np.ndarray) -> float:
-    return float(((batch_estimates - batch_estimates.mean(axis=0)) ** 2).sum(axis=1).mean())
-
-
-def check_unbiased(batch_estimates: np.ndarray, exact: np.ndarray, label: str) -> None:
-    mean = batch_estimates.mean(axis=0)
-    ratio, error = projection_ratio(batch_estimates, exact)
-    cosine = mean @ exact / (np.linalg.norm(mean) * np.linalg.norm(exact))
-    print(f"{label}: ratio to the exact gradient {ratio:.3f} +- {error:.3f}, cosine {cosine:.4f}")
-    assert error <= PRECISION + 0.01  # precise enough that the old designs' biases (24% and 52%) cannot pass
-    assert abs(ratio - 1.0) < max(3 * error, 0.02)
-    assert cosine > 0.98
-
-
 def on_one_worker(mdp: str, *values: Any) -> Any:
     """A test case of ``mdp`` on the same pytest-xdist worker as that MDP's other cases (``--dist
     loadgroup``), so that the variance tests find its estimates in ``fixed_policy_estimates``' cache."""
@@ -179,9 +133,7 @@ def fixed_policy_estimates(mdp: str, baseline: str, reward_to_go: bool, n_envs: 
     model = make_model(mdp, baseline, reward_to_go, n_envs, n_episodes=n_envs)
     actor = [p.detach().clone() for p in actor_params(model)]
     exact = exact_gradient(model, mdp)
-    batch_estimates = estimates(model, CHUNK, [actor])[0]
-    while projection_ratio(batch_estimates, exact)[1] > PRECISION and len(batch_estimates) < MAX_BATCHES:
-        batch_estimates = np.concatenate([batch_estimates, estimates(model, CHUNK, [actor], reset=False)[0]])
+    (batch_estimates,), _ = estimates_until_precise(model, exact, actor_params(model), PRECISION, MAX_BATCHES, [actor])
     return exact, batch_estimates
 
 
@@ -214,25 +166,21 @@ def test_reward_to_go_lowers_the_variance():
 @pytest.mark.parametrize("baseline", ["none", "mean"])
 def test_episodes_begun_by_an_older_policy_are_corrected(baseline, reward_to_go):
     """Two actors alternate batch by batch: each batch holds episodes begun by the other one."""
-    model = make_model("stop_or_go", baseline, reward_to_go, n_envs=4, n_episodes=4)
+    model = make_model("stop_or_go", baseline, reward_to_go, n_envs=4, n_episodes=4, stale_episodes="importance")
     actors = [random_actor(model, 1), random_actor(model, 2)]
     exact = []
     for actor in actors:
         set_actor(model, actor)
         exact.append(exact_gradient(model, "stop_or_go"))
-    batches, rhos = estimates(model, 2 * CHUNK, actors), list(RHOS)
-    while len(batches[0]) < MAX_ALTERNATING_BATCHES and any(
-        projection_ratio(b, e)[1] > ALTERNATING_PRECISION for b, e in zip(batches, exact, strict=True)
-    ):
-        more = estimates(model, 2 * CHUNK, actors, reset=False)
-        batches, rhos = [np.concatenate(pair) for pair in zip(batches, more, strict=True)], rhos + RHOS
+    batches, rhos = estimates_until_precise(
+        model, exact[0], actor_params(model), ALTERNATING_PRECISION, MAX_ALTERNATING_BATCHES, actors, exact
+    )
     for batch_estimates, exact_gradient_of_actor in zip(batches, exact, strict=True):
-        check_unbiased(batch_estimates, exact_gradient_of_actor, f"alternating, baseline={baseline}")
-        assert projection_ratio(batch_estimates, exact_gradient_of_actor)[1] <= ALTERNATING_PRECISION + 0.005
+        check_unbiased(batch_estimates, exact_gradient_of_actor, f"alternating, baseline={baseline}", ALTERNATING_PRECISION)
     # Episodes begun by the other actor were in the batches, with weights far from 1
     # and every step taken was trained on, but those of the batches still being collected
     buffer = model.rollout_buffer
-    assert buffer.n_trained_steps + buffer.lengths.sum() - buffer.batch_rows().sum() == model.num_timesteps
+    assert buffer.n_batch_steps + buffer.n_waiting_steps == model.num_timesteps
     assert max(abs(np.log(rho)).max() for rho in rhos) > 0.5
 
 
@@ -241,6 +189,6 @@ def test_no_baseline_is_no_baseline_and_the_mean_baseline_cancels_a_constant_ret
     updates = {}
     for baseline in ("none", "mean"):
         model = Reinforce("MlpPolicy", env, n_episodes=4, baseline=baseline, gamma=1.0, exact_rollouts=True, seed=0)
-        (updates[baseline],) = estimates(model, 1, [[p.detach().clone() for p in actor_params(model)]])
+        (updates[baseline],), _ = estimates(model, 1, actor_params(model))
     assert np.abs(updates["none"]).max() > 1e-3  # not recentred: every return is 2, and the update is not zero
     np.testing.assert_allclose(updates["mean"], 0.0, atol=1e-5)

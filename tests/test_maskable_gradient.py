@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import torch as th
 from envs import StopOrGoMDP
+from gradient_check import check_unbiased, estimates_until_precise
 from gymnasium import spaces
 from gymnasium.wrappers import TimeLimit
 from stable_baselines3.common.vec_env import DummyVecEnv
-from test_gradient import CHUNK, MAX_BATCHES, PRECISION, actor_params, check_unbiased, estimates, projection_ratio
+from test_gradient import MAX_BATCHES, PRECISION, actor_params
 
 from sb3_pg import MaskableReinforce
 
@@ -93,9 +94,7 @@ def test_masked_average_update_is_the_exact_gradient_of_the_masked_policy(baseli
     generator = th.Generator().manual_seed(1)
     actor = [0.3 * th.randn(p.shape, generator=generator) for p in actor_params(model)]
     exact = exact_masked_gradient(_with_actor(model, actor))
-    batch_estimates = estimates(model, CHUNK, [actor])[0]
-    while projection_ratio(batch_estimates, exact)[1] > PRECISION and len(batch_estimates) < MAX_BATCHES:
-        batch_estimates = np.concatenate([batch_estimates, estimates(model, CHUNK, [actor], reset=False)[0]])
+    (batch_estimates,), _ = estimates_until_precise(model, exact, actor_params(model), PRECISION, MAX_BATCHES, [actor])
     check_unbiased(batch_estimates, exact, f"masked stop_or_go baseline={baseline} n_envs={n_envs}")
 
 

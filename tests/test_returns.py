@@ -10,6 +10,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from sb3_pg import A2C, Reinforce
 from sb3_pg.common.returns import compute_gae
+from sb3_pg.reinforce.reinforce import batch_episodes
 
 GAMMA = 0.5
 CRITIC_VALUE = 10.0
@@ -27,7 +28,7 @@ def make_reinforce(episodes, n_episodes, n_envs=1, **kwargs) -> Reinforce:
 def batch_weights(model: Reinforce) -> tuple[np.ndarray, np.ndarray]:
     """The returns G_t and the weights w_t - b_t of the batch just collected, episode after episode."""
     data = next(model.rollout_buffer.get())
-    rho = th.ones(model.n_episodes)
+    rho = th.ones(batch_episodes(data))
     return data.returns.numpy(), model.weights(data, rho).numpy()
 
 
@@ -37,7 +38,7 @@ def batch_weights(model: Reinforce) -> tuple[np.ndarray, np.ndarray]:
         # G_t = r_t + 0.5 G_{t+1}; without a critic the truncated episode just ends
         ("none", True, [2.75, 3.5, 3.0, 1.5, 1.0], [2.75, 3.5, 3.0, 1.5, 1.0]),
         ("none", False, [2.75, 3.5, 3.0, 1.5, 1.0], [2.75, 2.75, 2.75, 1.5, 1.5]),
-        # the other episode's G at the same step (0 once it has ended): [1.5, 1.0, 0] and [2.75, 3.5]
+        # the other episode's G at the same step (none once it has ended: 0): [1.5, 1.0, 0] and [2.75, 3.5]
         ("mean", True, [2.75, 3.5, 3.0, 1.5, 1.0], [1.25, 2.5, 3.0, -1.25, -2.5]),
         # the other episode's R(tau): 1.5 for the first, 2.75 for the second
         ("mean", False, [2.75, 3.5, 3.0, 1.5, 1.0], [1.25, 1.25, 1.25, -1.25, -1.25]),
@@ -66,7 +67,7 @@ def test_importance_weights_enter_the_mean_baseline():
 def test_batches_are_episodes_in_start_order_and_keep_every_step():
     # env 0: episodes of 2 steps; env 1: one episode of 5 steps. Two episodes a batch.
     episodes = [[([1.0, 1.0], "terminated")], [([1.0] * 5, "terminated")]]
-    model = make_reinforce(episodes, n_episodes=2, n_envs=2, baseline="none")
+    model = make_reinforce(episodes, n_episodes=2, n_envs=2, baseline="none", stale_episodes="importance")
     collect(model)
     buffer = model.rollout_buffer
     # Batch 0: the two episodes that started first (env 0's first, env 1's); the rollout ends when
@@ -86,7 +87,31 @@ def test_batches_are_episodes_in_start_order_and_keep_every_step():
     np.testing.assert_array_equal(data.time_index.numpy(), [0, 1, 0, 1])
     # every episode starts at its step 0
     assert (data.observations[data.time_index == 0, 1] == 0).all()
-    assert buffer.n_trained_steps == 11  # all but env 1's step of batch 2
+    assert buffer.n_batch_steps == 11  # all but env 1's step of batch 2
+
+
+def test_stale_episodes_are_played_out_and_not_trained_on():
+    # As above, with stale_episodes="drop": env 0's episodes begun while batch 0 is full are dropped
+    episodes = [[([1.0, 1.0], "terminated")], [([1.0] * 5, "terminated")]]
+    model = make_reinforce(episodes, n_episodes=2, n_envs=2, baseline="none")
+    collect(model)
+    buffer = model.rollout_buffer
+    assert model.num_timesteps == 10
+    np.testing.assert_array_equal(buffer.batch_rows().sum(axis=0), [2, 5])
+    np.testing.assert_array_equal(buffer.lengths, [2, 5])  # env 0's steps 2 to 4 are not stored
+    assert buffer.n_dropped_steps == 3
+    returns, _ = batch_weights(model)
+    np.testing.assert_allclose(returns, [1.5, 1.0, 1.9375, 1.875, 1.75, 1.5, 1.0])
+
+    # Batch 1: env 1's next episode (steps 5 to 9) and env 0's first one begun after the update
+    # (steps 6 and 7); env 0's stale step 5 and its episode begun at step 8 are dropped
+    collect(model)
+    assert model.num_timesteps == 20
+    data = next(buffer.get())
+    np.testing.assert_array_equal(data.episode_index.numpy(), [0, 0, 1, 1, 1, 1, 1])
+    np.testing.assert_array_equal(data.time_index.numpy(), [0, 1, 0, 1, 2, 3, 4])
+    assert buffer.n_dropped_steps == 6
+    assert buffer.n_batch_steps + buffer.n_dropped_steps == model.num_timesteps
 
 
 def test_reinforce_buffer_grows():

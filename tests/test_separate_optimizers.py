@@ -76,7 +76,8 @@ def test_reinforce_actor_loss_sends_no_gradient_to_the_critic():
     model = Reinforce("MlpPolicy", "CartPole-v1", n_episodes=4, seed=0)
     collect(model)
     rollout_data = next(model.rollout_buffer.get())
-    policy_loss, entropy_loss = model.policy_loss(rollout_data)
+    losses = model.policy_loss(rollout_data)
+    policy_loss, entropy_loss = losses.policy, losses.entropy
     model.policy.zero_grad(set_to_none=True)
     (policy_loss + entropy_loss).backward()
     assert all(p.grad is None or not p.grad.any() for p in model._critic_params)

@@ -356,9 +356,11 @@ def test_gaussian_exploration_settings_are_points_of_the_search(algo):
     and MountainCarContinuous-v0 replay exactly, SB3's defaults too, and sampled ones build models."""
     space = SEARCH_SPACES[algo]
     extra = ["use_sde", "log_std_init", "ortho_init"]
+    # REINFORCE takes gSDE with a fresh noise draw at every step only (Reinforce refuses the others)
+    frequencies = (1, 1) if algo == "reinforce" else (-1, 16)
     for zoo in (
-        {"use_sde": True, "policy_kwargs": {"log_std_init": -2, "ortho_init": False}},
-        {"use_sde": True, "sde_sample_freq": 16, "policy_kwargs": {"log_std_init": 0.0, "ortho_init": False}},
+        {"use_sde": True, "sde_sample_freq": frequencies[0], "policy_kwargs": {"log_std_init": -2, "ortho_init": False}},
+        {"use_sde": True, "sde_sample_freq": frequencies[1], "policy_kwargs": {"log_std_init": 0.0, "ortho_init": False}},
         {},
     ):
         kwargs = space.kwargs_from_params(space.params_for(zoo, extra))
@@ -444,10 +446,11 @@ def test_reinforce_warm_starts_include_what_rl_zoo_knows_about_the_env():
     assert list(configs) == ["defaults", "zoo_configs", "rl_zoo_a2c.yml_shared"]
     shared = configs["rl_zoo_a2c.yml_shared"]
     assert shared["gamma"] == 0.9 and shared["use_sde"] is True and shared["max_grad_norm"] == 0.5
+    assert shared["sde_sample_freq"] == 1  # RL Zoo's -1 (one draw a rollout) would bias REINFORCE
     assert shared["policy_kwargs"] == {"log_std_init": -2, "ortho_init": False}
     assert not {"learning_rate", "n_steps", "gae_lambda", "vf_coef", "use_rms_prop"} & set(shared)
     Reinforce("MlpPolicy", "Pendulum-v1", **shared)
-    fixed = {"use_sde": True, "policy_kwargs": shared["policy_kwargs"]}
+    fixed = {"use_sde": True, "sde_sample_freq": 1, "policy_kwargs": shared["policy_kwargs"]}
     space = SEARCH_SPACES["reinforce"]
     extra = ["max_grad_norm", "normalize_advantage"]
     kwargs = space.kwargs_from_params(space.params_for(shared, extra, fixed), fixed)

@@ -80,7 +80,8 @@ _NOT_SHARED = ("learning_rate", "critic_learning_rate")
 def rl_zoo_a2c_shared(env_id: str) -> dict[str, Any]:
     """
     What RL Zoo's ``a2c.yml`` entry for the env knows about the env itself, as ``Reinforce`` arguments:
-    the discount, the exploration noise (``use_sde``, ``policy_kwargs``' ``log_std_init``), gradient
+    the discount, the exploration noise (``use_sde``, with a fresh draw at every step as REINFORCE needs;
+    ``policy_kwargs``' ``log_std_init``), gradient
     clipping, advantage normalisation, the entropy bonus. Pendulum-v1's ``gamma: 0.9`` is the kind of
     setting a search started from ``gamma: 0.99`` may never reach.
 
@@ -88,7 +89,10 @@ def rl_zoo_a2c_shared(env_id: str) -> dict[str, Any]:
     :return: ``Reinforce`` keyword arguments
     """
     accepted = set(inspect.signature(Reinforce.__init__).parameters) - set(_NOT_SHARED)
-    return {key: value for key, value in run_config("sb3_a2c", env_id, "tuned").kwargs.items() if key in accepted}
+    shared = {key: value for key, value in run_config("sb3_a2c", env_id, "tuned").kwargs.items() if key in accepted}
+    if shared.get("use_sde"):
+        shared["sde_sample_freq"] = 1  # the gSDE REINFORCE takes: a fresh noise draw at every step
+    return shared
 
 
 def _flat(kwargs: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,21 +1,30 @@
 """REINFORCE's buffer: batches of exactly ``n_episodes`` complete episodes, chosen by start order.
 
-Every episode is given a rank when it starts (envs starting together are ranked by index), and
-episode ``rank`` belongs to batch ``rank // n_episodes``. A rollout ends as soon as every episode
-of the current batch has ended; the steps the other envs took meanwhile belong to later batches
-and are kept for them, so no step is thrown away. Those later episodes began under an older
-policy: the algorithm corrects them with an importance weight (see ``Reinforce.policy_loss``).
+Every episode joins a batch when it starts (envs starting together in env order): the batch being
+collected while it has room, and then, depending on ``stale_episodes``:
+
+- ``"drop"``: none. A rollout ends as soon as every episode of its batch has ended; the episodes
+  the other envs began meanwhile would be finished by the next policy, so they are played to their
+  end without being stored or trained on, and the next batch takes the episodes that start after the
+  update. Every batch is on-policy (every importance weight is 1); the cost is those steps, counted
+  in ``n_dropped_steps``.
+- ``"importance"``: the next batch, and so on. Episodes begun before an update are finished by the
+  next policy and trained on with an importance weight (see ``Reinforce.importance_weights``): no
+  step is dropped, at the cost of the weights' variance.
 
 Why this is unbiased: whether an episode is in a batch depends only on the episodes that started
 before it, never on its own actions, rewards or length, and the batch has a fixed size. So the
 mean of a function of the batch's episodes has the expectation of that function over one episode,
-for any distribution of episode lengths. An episode begun before the rollout's cut is continued
-by the next policy; its importance weight corrects its prefix, and the cut (the end of the batches
-before it) is independent of its content, so the corrected expectation is the new policy's.
-The estimator in full, with the tests that check it: ``docs/maths.md``.
+for any distribution of episode lengths. With ``"importance"``, an episode begun before the
+rollout's cut is continued by the next policy; its importance weight corrects its prefix, and the
+cut (the end of the batches before it) is independent of its content, so the corrected expectation
+is the new policy's. The estimator in full, with the tests that check it: ``docs/maths.md``.
+
+A batch's size is ``n_episodes`` when the batch is opened, so a new ``n_episodes`` applies from the
+next batch on.
 
 Storage is SB3's ``[step, env]`` layout, with each env's column filled to its own length: a
-column holds that env's steps in time order, the current batch's episodes first.
+column holds that env's stored steps in time order, the current batch's episodes first.
 """
 
 from collections.abc import Generator
@@ -29,7 +38,10 @@ from stable_baselines3.common.type_aliases import TensorDict
 from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_pg.common.returns import reward_to_go
-from sb3_pg.common.validation import check_positive_int
+from sb3_pg.common.validation import check_choice, check_positive_int
+
+# What becomes of the episodes that begin while the batch being collected is full
+STALE_EPISODES = ("drop", "importance")
 
 
 class EpisodeBatchSamples(NamedTuple):
@@ -71,29 +83,50 @@ class _EpisodeBatchMixin:
         gamma: float = 0.99,
         n_envs: int = 1,
         n_episodes: int = 16,
+        stale_episodes: str = "drop",
     ):
         super().__init__(buffer_size, observation_space, action_space, device, gae_lambda, gamma, n_envs)  # type: ignore[call-arg]
-        self._init_batching(n_episodes)
+        self._init_batching(n_episodes, stale_episodes)
 
-    def _init_batching(self, n_episodes: int) -> None:
+    def _init_batching(self, n_episodes: int, stale_episodes: str) -> None:
         check_positive_int("n_episodes", n_episodes)
-        self.n_episodes = int(n_episodes)
-        self.n_trained_steps = 0  # steps handed out for training, over the buffer's life
+        check_choice("stale_episodes", stale_episodes, STALE_EPISODES)
+        self.n_episodes = int(n_episodes)  # the size of the batches opened from now on
+        self.stale_episodes = stale_episodes
+        self.n_batch_steps = 0  # steps handed out in batches, over the buffer's life
+        self.n_dropped_steps = 0  # steps taken but never stored (stale episodes) or discarded
+        self.lengths = np.zeros(self.n_envs, dtype=np.int64)
         self.discard()
 
     def discard(self) -> None:
         """Forget every step (the envs were reset: episodes in progress are cut, not trained on)."""
+        self.n_dropped_steps += int(self.lengths.sum())
         self.lengths = np.zeros(self.n_envs, dtype=np.int64)  # rows filled in each env's column
         self.batch_ids = np.zeros((self.buffer_size, self.n_envs), dtype=np.int64)
         self.batch = 0  # the batch being collected
-        self.n_started = 0  # episodes started so far (ranks given)
-        self._env_batch = np.full(self.n_envs, -1, dtype=np.int64)  # batch of each env's running episode
+        self._sizes = {0: self.n_episodes}  # the size of each batch opened so far
+        self._open = 0  # the batch that episodes starting now join
+        self._open_count = 0  # the episodes it has
+        # The batch of each env's running episode; -1: in no batch (stale, or begun before the buffer knew)
+        self._env_batch = np.full(self.n_envs, -1, dtype=np.int64)
         self._completed: dict[int, int] = {}  # batch -> episodes of it that have ended
+        self._handed_out = False  # whether the current batch has been handed out (get)
+
+    @property
+    def n_waiting_steps(self) -> int:
+        """The stored steps not handed out yet (later batches', and the current one's until ``get``)."""
+        stored = int(self.lengths.sum())
+        return stored - int(self.batch_rows().sum()) if self._handed_out else stored
+
+    @property
+    def batch_size(self) -> int:
+        """The number of episodes of the batch being collected."""
+        return self._sizes[self.batch]
 
     @property
     def batch_complete(self) -> bool:
         """Whether every episode of the current batch has ended."""
-        return self._completed.get(self.batch, 0) == self.n_episodes
+        return self._completed.get(self.batch, 0) == self._sizes[self.batch]
 
     def batch_rows(self) -> np.ndarray:
         """``[n_rows, n_envs]`` mask of the current batch's steps (a prefix of each column)."""
@@ -112,8 +145,13 @@ class _EpisodeBatchMixin:
         if not self.batch_complete:
             return  # the rollout was interrupted: go on filling the same batch
         in_batch = self.batch_rows().sum(axis=0)
+        self._handed_out = False
         self._completed.pop(self.batch)
+        del self._sizes[self.batch]
         self.batch += 1
+        if self._open < self.batch:  # no episode of the next batch has started yet
+            self._open, self._open_count = self.batch, 0
+            self._sizes[self.batch] = self.n_episodes
         for env, (drop, length) in enumerate(zip(in_batch, self.lengths, strict=True)):
             if drop == 0:
                 continue
@@ -143,15 +181,16 @@ class _EpisodeBatchMixin:
         self.buffer_size *= 2
 
     def _assign_batches(self, episode_start: np.ndarray) -> None:
-        starting = np.flatnonzero(episode_start)
-        if len(starting):
-            # Ranks in start order; envs that start together are ranked by index
-            self._env_batch[starting] = (self.n_started + np.arange(len(starting))) // self.n_episodes
-            self.n_started += len(starting)
-
-    def _write(self, name: str, rows: np.ndarray, value: Any) -> None:
-        array = getattr(self, name)
-        array[rows, np.arange(self.n_envs)] = value
+        """The batch of each episode starting now, in env order."""
+        for env in np.flatnonzero(episode_start):
+            if self._open_count == self._sizes[self._open]:  # the open batch is full
+                if self.stale_episodes == "drop":
+                    self._env_batch[env] = -1  # the next policy would finish it: not trained on
+                    continue
+                self._open, self._open_count = self._open + 1, 0
+                self._sizes[self._open] = self.n_episodes
+            self._env_batch[env] = self._open
+            self._open_count += 1
 
     def add_step(
         self,
@@ -162,9 +201,10 @@ class _EpisodeBatchMixin:
         value: th.Tensor,
         log_prob: th.Tensor,
         done: np.ndarray,
+        per_step: dict[str, np.ndarray] | None = None,
     ) -> None:
         """
-        Store one vec-env step at the end of each env's column.
+        Store one vec-env step at the end of the column of each env whose episode is in a batch.
 
         :param obs: the observations the actions were taken in
         :param action: the actions (as stored by SB3's buffer)
@@ -173,27 +213,36 @@ class _EpisodeBatchMixin:
         :param value: ``V(s_t)`` (zeros without a critic)
         :param log_prob: the log-probability of each action under the policy that took it
         :param done: whether each step ended its episode
+        :param per_step: more per-step arrays of the buffer (names in ``_PER_STEP``), one row per env
         """
         if int(self.lengths.max()) == self.buffer_size:
             self._grow()
         self._assign_batches(np.asarray(episode_start, dtype=bool))
-        rows = self.lengths
-        envs = np.arange(self.n_envs)
+        envs = np.flatnonzero(self._env_batch >= 0)
+        self.n_dropped_steps += self.n_envs - len(envs)
+        rows = self.lengths[envs]
         if isinstance(self.observations, dict):
             for key, value_obs in obs.items():
-                self.observations[key][rows, envs] = np.asarray(value_obs).reshape(self.observations[key][0].shape)
+                shape = (self.n_envs, *self.observations[key].shape[2:])
+                self.observations[key][rows, envs] = np.asarray(value_obs).reshape(shape)[envs]
         else:
-            self.observations[rows, envs] = np.asarray(obs).reshape(self.observations[0].shape)
-        self.actions[rows, envs] = np.asarray(action).reshape(self.actions[0].shape)
-        self._write("rewards", rows, reward)
-        self._write("episode_starts", rows, episode_start)
-        self._write("values", rows, value.detach().cpu().numpy().reshape(-1))
-        self._write("log_probs", rows, log_prob.detach().cpu().numpy().reshape(-1))
-        self._write("batch_ids", rows, self._env_batch)
-        ended = np.asarray(done, dtype=bool)
-        for batch in self._env_batch[ended]:
-            self._completed[int(batch)] = self._completed.get(int(batch), 0) + 1
-        self.lengths = self.lengths + 1
+            self.observations[rows, envs] = np.asarray(obs).reshape((self.n_envs, *self.observations.shape[2:]))[envs]
+        self.actions[rows, envs] = np.asarray(action).reshape((self.n_envs, *self.actions.shape[2:]))[envs]
+        values = {
+            "rewards": np.asarray(reward),
+            "episode_starts": np.asarray(episode_start),
+            "values": value.detach().cpu().numpy().reshape(-1),
+            "log_probs": log_prob.detach().cpu().numpy().reshape(-1),
+            "batch_ids": self._env_batch,
+            **(per_step or {}),
+        }
+        for name, value_of_env in values.items():
+            array = getattr(self, name)
+            array[rows, envs] = np.asarray(value_of_env).reshape((self.n_envs, *array.shape[2:]))[envs]
+        for batch in self._env_batch[np.asarray(done, dtype=bool)]:
+            if batch >= 0:
+                self._completed[int(batch)] = self._completed.get(int(batch), 0) + 1
+        self.lengths[envs] += 1
         self.pos = int(self.lengths.max())
 
     def compute_returns_and_advantage(self, last_values: th.Tensor, dones: np.ndarray) -> None:
@@ -235,7 +284,9 @@ class _EpisodeBatchMixin:
             "episode_index": episode,
             "time_index": time,
         }
-        self.n_trained_steps += len(starts)
+        if not self._handed_out:
+            self.n_batch_steps += len(starts)
+            self._handed_out = True
         return mask, data
 
     def add(self, *args: Any, **kwargs: Any) -> None:  # SB3's signature cannot say when an episode ends

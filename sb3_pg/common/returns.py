@@ -82,16 +82,19 @@ def leave_one_out_mean(
 ) -> np.ndarray:
     """
     The mean baseline of a batch of ``K`` episodes: for a step of episode ``i``, the mean over the
-    *other* ``K - 1`` episodes of their importance-weighted weight,
+    *other* episodes of their importance-weighted weight,
 
-        b_i(t) = 1/(K-1) sum_{j != i} rho_j w_j(t)
+        b_i(t) = 1/|J_t| sum_{j in J_t} rho_j w_j(t)
 
-    with ``w_j(t)`` the weight of episode ``j``'s step ``t`` (0 once it has ended) when ``by_time``
-    (for the reward-to-go ``G_t``: a baseline that depends on the time step only), or its one
-    weight ``R(tau_j)`` otherwise. Leaving episode ``i`` out makes ``b_i`` independent of its
-    actions, and ``rho_j`` makes each term's expectation that of the current policy whichever
-    policy began episode ``j``: the estimate stays unbiased. With ``K = 1`` there is no other
-    episode and the baseline is 0.
+    When ``by_time`` (for the reward-to-go ``G_t``: a baseline that depends on the time step only),
+    ``J_t`` is the set of the other episodes still running at step ``t`` and ``w_j(t)`` the weight of
+    episode ``j``'s step ``t``; otherwise ``J_t`` holds all ``K - 1`` other episodes and ``w_j`` is
+    their one weight ``R(tau_j)``. Leaving episode ``i`` out makes ``b_i`` independent of its actions
+    (which episodes are still running at ``t`` depends on the others only), and ``rho_j`` makes each
+    term's expectation that of the current policy whichever policy began episode ``j``: the estimate
+    stays unbiased. Where no other episode has a step ``t`` (or ``K = 1``), the baseline is 0.
+    Averaging over the episodes still running, rather than counting the ended ones as zeros, keeps
+    the baseline near ``E[G_t]`` late in long episodes, where zeros would pull it down.
 
     :param weights: each step's weight, ``G_t`` or ``R(tau)`` ``[n_rows]``
     :param episode: each step's episode, 0 .. K - 1 ``[n_rows]``
@@ -106,6 +109,9 @@ def leave_one_out_mean(
     weighted = rho[episode] * weights
     if by_time:
         totals = np.bincount(time, weights=weighted)[time]
+        others = np.bincount(time)[time] - 1  # the other episodes with a step t
     else:
         totals = np.full(len(weights), weighted[time == 0].sum())
-    return ((totals - weighted) / (n_episodes - 1)).astype(weights.dtype)
+        others = np.full(len(weights), n_episodes - 1)
+    baseline = np.divide(totals - weighted, others, out=np.zeros(len(weights)), where=others > 0)
+    return baseline.astype(weights.dtype)

@@ -82,11 +82,10 @@ class _EpisodeMaskMixin:
         :param action_masks: the masks the actions were sampled under, one row per env; ``None``
             (masking switched off) stores all-valid masks
         """
-        super().add_step(*args, **kwargs)  # type: ignore[misc]
         masks = np.ones((self.n_envs, self.mask_dims), dtype=np.float32)
         if action_masks is not None:
             masks = np.asarray(action_masks, dtype=np.float32).reshape((self.n_envs, self.mask_dims))
-        self.action_masks[self.lengths - 1, np.arange(self.n_envs)] = masks  # the rows the step was written to
+        super().add_step(*args, per_step={"action_masks": masks}, **kwargs)  # type: ignore[misc]
 
     def _batch_arrays(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         mask, data = super()._batch_arrays()  # type: ignore[misc]

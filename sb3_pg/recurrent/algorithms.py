@@ -35,6 +35,7 @@ from sb3_pg.common.numpy_actor import NumpyActor
 from sb3_pg.common.on_policy import ActorCriticAlgorithm, docstring_with_parameters_of
 from sb3_pg.recurrent.buffers import RecurrentPGDictRolloutBuffer, RecurrentPGRolloutBuffer
 from sb3_pg.reinforce import Reinforce
+from sb3_pg.reinforce.reinforce import batch_episodes
 
 SelfRecurrentA2C = TypeVar("SelfRecurrentA2C", bound="RecurrentA2C")
 SelfRecurrentReinforce = TypeVar("SelfRecurrentReinforce", bound="RecurrentReinforce")
@@ -207,32 +208,34 @@ class RecurrentReinforce(RecurrentMixin, Reinforce):
         length = int(rollout_data.time_index.max().item()) + 1
         return rollout_data.episode_index * length + rollout_data.time_index, length
 
-    def _padded(self, tensor: th.Tensor, index: th.Tensor, length: int) -> th.Tensor:
-        out = tensor.new_zeros((self.n_episodes * length, *tensor.shape[1:]))
+    def _padded(self, tensor: th.Tensor, index: th.Tensor, length: int, n_episodes: int) -> th.Tensor:
+        out = tensor.new_zeros((n_episodes * length, *tensor.shape[1:]))
         out[index] = tensor
         return out
 
-    def _sequence_inputs(self, rollout_data: EpisodeBatchSamples) -> tuple[Any, th.Tensor, th.Tensor, int]:
-        """(padded observations, episode starts, index of the real steps, sequence length)."""
+    def _sequence_inputs(self, rollout_data: EpisodeBatchSamples) -> tuple[Any, th.Tensor, th.Tensor, int, int]:
+        """(padded observations, episode starts, index of the real steps, sequence length, number of episodes)."""
         index, length = self._episode_sequences(rollout_data)
+        n_episodes = batch_episodes(rollout_data)
         obs = rollout_data.observations
         if isinstance(obs, dict):
-            padded_obs: Any = {key: self._padded(value, index, length) for key, value in obs.items()}
+            padded_obs: Any = {key: self._padded(value, index, length, n_episodes) for key, value in obs.items()}
         else:
-            padded_obs = self._padded(obs, index, length)
-        starts = th.zeros(self.n_episodes * length, device=self.device)
-        starts[th.arange(self.n_episodes, device=self.device) * length] = 1.0  # each episode from a zero state
-        return padded_obs, starts, index, length
+            padded_obs = self._padded(obs, index, length, n_episodes)
+        starts = th.zeros(n_episodes * length, device=self.device)
+        starts[th.arange(n_episodes, device=self.device) * length] = 1.0  # each episode from a zero state
+        return padded_obs, starts, index, length, n_episodes
 
     def _evaluate_actions(self, rollout_data: Any, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
-        obs, starts, index, length = self._sequence_inputs(rollout_data)
-        states = zero_states(self.policy, self.n_episodes, self.device)
-        values, log_prob, entropy = self.policy.evaluate_actions(obs, self._padded(actions, index, length), states, starts)
+        obs, starts, index, length, n_episodes = self._sequence_inputs(rollout_data)
+        states = zero_states(self.policy, n_episodes, self.device)
+        padded_actions = self._padded(actions, index, length, n_episodes)
+        values, log_prob, entropy = self.policy.evaluate_actions(obs, padded_actions, states, starts)
         return values.flatten()[index], log_prob[index], None if entropy is None else entropy[index]
 
     def _batch_values(self, rollout_data: Any) -> th.Tensor:
-        obs, starts, index, _ = self._sequence_inputs(rollout_data)
-        states = zero_states(self.policy, self.n_episodes, self.device)
+        obs, starts, index, _, n_episodes = self._sequence_inputs(rollout_data)
+        states = zero_states(self.policy, n_episodes, self.device)
         values = self.policy.predict_values(obs, states.vf, starts)  # type: ignore[arg-type]
         return values.flatten()[index]
 

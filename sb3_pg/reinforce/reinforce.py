@@ -1,7 +1,7 @@
 import contextlib
 import warnings
 from collections.abc import Iterator
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 import numpy as np
 import torch as th
@@ -11,7 +11,12 @@ from stable_baselines3.common.distributions import StateDependentNoiseDistributi
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 
-from sb3_pg.common.episode_buffer import DictEpisodicRolloutBuffer, EpisodeBatchSamples, EpisodicRolloutBuffer
+from sb3_pg.common.episode_buffer import (
+    STALE_EPISODES,
+    DictEpisodicRolloutBuffer,
+    EpisodeBatchSamples,
+    EpisodicRolloutBuffer,
+)
 from sb3_pg.common.episode_limit import check_episode_limit, with_episode_limit
 from sb3_pg.common.fast_optim import explained_variance
 from sb3_pg.common.on_policy import ActorCriticAlgorithm
@@ -25,6 +30,31 @@ SelfReinforce = TypeVar("SelfReinforce", bound="Reinforce")
 LOSS_REDUCTIONS = ("episode_mean", "step_mean")
 BASELINES = ("none", "mean", "value")
 INITIAL_ROWS = 256  # rows per env the buffer starts with
+MAX_LOG_RHO = 50.0  # importance weights stay within e^-50 .. e^50: no overflow, in float32 too
+
+
+class ReinforceLoss(NamedTuple):
+    """A batch's losses, with the weights they were computed with (for the logs and the tests)."""
+
+    policy: th.Tensor  # the surrogate loss: minus the policy-gradient estimate's objective
+    entropy: th.Tensor  # the entropy loss
+    rho: th.Tensor  # each episode's importance weight [K]
+    advantages: th.Tensor  # each step's weight after the baseline, before rho
+
+
+def batch_episodes(rollout_data: EpisodeBatchSamples) -> int:
+    """The number K of episodes of a batch (its episodes are numbered 0 .. K - 1, in order)."""
+    return int(rollout_data.episode_index[-1].item()) + 1
+
+
+def importance_ess(rho: th.Tensor) -> float:
+    """
+    Kish's effective sample size of a batch's importance weights as a fraction of their number,
+    ``(sum rho)^2 / (K sum rho^2)``: 1 when every weight is equal (all 1 on-policy), ``1/K`` when one
+    weight holds all the mass.
+    """
+    weights = rho.double()
+    return float(weights.sum() ** 2 / (len(weights) * (weights**2).sum()))
 
 
 @contextlib.contextmanager
@@ -61,21 +91,27 @@ class Reinforce(ActorCriticAlgorithm):
         g = 1/K sum_{tau in D} rho(tau) sum_t grad log pi(a_t|s_t) (w_t - b_t)
 
     with weight ``w_t = R(tau)`` (the whole discounted return) or ``w_t = G_t`` (the discounted
-    reward-to-go), and baseline ``b`` none, the mean of the other ``K - 1`` episodes' weights
-    (at the same time step for ``G_t``), or a learned ``V_phi(s_t)``. The actor minimises the
+    reward-to-go), and baseline ``b`` none, the mean of the other episodes' weights (for ``G_t``: of
+    those still running at step ``t``), or a learned ``V_phi(s_t)``. The actor minimises the
     surrogate ``-rho * log_prob * (w - b)`` with ``rho``, ``w`` and ``b`` detached; the critic
     ``V_phi`` is fitted separately by MSE to the Monte Carlo returns ``G_t``, with its own optimizer.
 
-    The batch is chosen by start order: episode number ``k`` (counted over all envs, envs starting
-    together ranked by index) belongs to batch ``k // K``. Membership never depends on an episode's
-    own actions, rewards or length, and ``K`` is fixed, so ``g`` is an unbiased estimate of the
-    policy gradient for any distribution of episode lengths (with ``gamma = 1``, or
-    ``reward_to_go=False``; with ``gamma < 1`` the reward-to-go form drops the ``gamma^t`` factor of
-    the discounted objective's gradient, the usual practice: Thomas 2014). A rollout ends when the
-    batch's last episode ends; the steps other envs took meanwhile begin later batches and are kept,
-    not thrown away. Those episodes began under an older policy ``mu``: ``rho(tau) = prod_t
-    pi(a_t|s_t) / mu(a_t|s_t)`` over their steps (1 for an episode taken wholly by the current policy)
-    makes their expectation the current policy's, so the estimate stays unbiased.
+    The batch is chosen by start order: each episode joins the batch being collected when it starts
+    (envs starting together in env order), until the batch has ``K``. Membership never depends on an
+    episode's own actions, rewards or length, and ``K`` is fixed, so ``g`` is an unbiased estimate of
+    ``E[sum_t grad log pi(a_t|s_t) (w_t - b_t)]`` for any distribution of episode lengths: the policy
+    gradient itself with ``gamma = 1``, or with ``reward_to_go=False`` (the gradient of the discounted
+    return ``E[R(tau)]``); with ``gamma < 1`` the reward-to-go form drops the ``gamma^t`` factor of
+    the discounted objective's gradient, the usual practice (Thomas 2014). A rollout ends when the
+    batch's last episode ends. The episodes other envs began meanwhile would be finished by the next
+    policy; ``stale_episodes`` says what becomes of them. ``"drop"`` (the default): they are played out
+    and not trained on, so every batch is on-policy (every importance weight is 1) and the steps they
+    took are the cost (``rollout/trained_fraction``; none when ``K`` is a multiple of ``n_envs`` and
+    every episode has the same length). ``"importance"``: they begin the next batch and are trained on
+    with ``rho(tau) = prod_t pi(a_t|s_t) / mu(a_t|s_t)`` over their steps (``mu`` the policy that took
+    each), which keeps the estimate unbiased and every step trained on, at the cost of the weights'
+    variance: an episode with many old-policy steps can carry most of a batch's weight
+    (``train/importance_ess``, Kish's effective sample size as a fraction of ``K``).
 
     A time-limit truncation is bootstrapped with ``gamma * V_phi(s_T)`` when ``baseline="value"``;
     without a critic it ends the episode (the objective is then the return within the time limit),
@@ -87,10 +123,14 @@ class Reinforce(ActorCriticAlgorithm):
     :param learning_rate: The actor's learning rate, it can be a function
         of the current progress remaining (from 1 to 0)
     :param n_episodes: The number K of complete episodes in each update's batch, counted over all
-        environments (with ``n_envs`` envs, ``K >= n_envs`` keeps every env busy)
+        environments; a multiple of ``n_envs`` (a warning says what another value costs). A change
+        after construction applies from the next batch
+    :param stale_episodes: What becomes of the episodes that begin while the batch being collected is
+        full (the next policy would finish them): ``"drop"`` (not trained on: every batch is on-policy)
+        or ``"importance"`` (trained on in the next batch, with importance weights)
     :param gamma: Discount factor
-    :param baseline: ``"none"``, ``"mean"`` (the mean of the other ``K - 1`` episodes' weights, so that
-        it stays unbiased) or ``"value"`` (a learned ``V_phi(s)``: REINFORCE with baseline)
+    :param baseline: ``"none"``, ``"mean"`` (the mean of the other episodes' weights, so that it stays
+        unbiased) or ``"value"`` (a learned ``V_phi(s)``: REINFORCE with baseline)
     :param reward_to_go: Weight each log-probability by the discounted return from its step (True)
         or by the whole episode's discounted return R(tau) (False, the seed's first estimator)
     :param loss_reduction: ``"episode_mean"``: the sum over the batch's steps divided by K, the
@@ -145,7 +185,9 @@ class Reinforce(ActorCriticAlgorithm):
     )
     _warned_truncation: bool = False
     _learn_start_timesteps: int = 0
-    _learn_start_trained: int = 0
+    _learn_start_trained: float = 0.0
+    # Steps trained on, each batch's counted times its importance ESS fraction, over the model's life
+    _n_weighted_steps: float = 0.0
 
     def __init__(
         self,
@@ -153,6 +195,7 @@ class Reinforce(ActorCriticAlgorithm):
         env: GymEnv | str,
         learning_rate: float | Schedule = 3e-3,
         n_episodes: int = 16,
+        stale_episodes: str = "drop",
         gamma: float = 0.99,
         baseline: str = "value",
         reward_to_go: bool = True,
@@ -202,6 +245,7 @@ class Reinforce(ActorCriticAlgorithm):
             supported_action_spaces=None,  # checked by _check_arguments, with a ValueError
         )
         self.n_episodes = n_episodes
+        self.stale_episodes = stale_episodes
         self.baseline = baseline
         self.reward_to_go = reward_to_go
         self.loss_reduction = loss_reduction
@@ -220,6 +264,7 @@ class Reinforce(ActorCriticAlgorithm):
         if self.env is not None:
             check_episode_limit(self.env)
         check_positive_int("n_episodes", self.n_episodes)
+        check_choice("stale_episodes", self.stale_episodes, STALE_EPISODES)
         check_choice("baseline", self.baseline, BASELINES)
         check_bool("reward_to_go", self.reward_to_go)
         check_choice("loss_reduction", self.loss_reduction, LOSS_REDUCTIONS)
@@ -246,12 +291,42 @@ class Reinforce(ActorCriticAlgorithm):
         self.rollout_buffer_kwargs = check_buffer_kwargs(
             self.rollout_buffer_class,
             self.rollout_buffer_kwargs,
-            {"n_episodes": self.n_episodes, **self._extra_buffer_kwargs()},
+            {"n_episodes": self.n_episodes, "stale_episodes": self.stale_episodes, **self._extra_buffer_kwargs()},
         )
         super()._setup_model()
+        self._warn_of_stale_episodes()
         # The critic (the value baseline) always has its own optimizer; without it there is no critic
         critic_lr = self.learning_rate if self.critic_learning_rate is None else self.critic_learning_rate
         self._setup_optimizers(critic_lr if self.baseline == "value" else None)
+
+    @property
+    def trained_steps(self) -> float:
+        """The env steps trained on so far, each batch's counted times its importance ESS fraction
+        (:func:`importance_ess`): the steps that carried weight."""
+        return self._n_weighted_steps
+
+    def _warn_of_stale_episodes(self) -> None:
+        """Say what an ``n_episodes`` that is not a multiple of ``n_envs`` costs (envs left mid-episode at each update)."""
+        if self.n_episodes % self.n_envs == 0:
+            return
+        cost = {
+            "drop": "their steps are not trained on",
+            "importance": "they are trained on with importance weights, whose variance grows with their old-policy steps",
+        }[self.stale_episodes]
+        share = f" (at least {1 - self.n_episodes / self.n_envs:.0%} of the steps)" if self.n_episodes < self.n_envs else ""
+        warnings.warn(
+            f"Reinforce: n_episodes={self.n_episodes} is not a multiple of n_envs={self.n_envs}: at each update some envs are "
+            f"mid-episode even when every episode has the same length, and with stale_episodes={self.stale_episodes!r} "
+            f"{cost}{share}; a multiple of n_envs avoids it",
+            stacklevel=3,
+        )
+
+    def _sync_batch_settings(self) -> None:
+        """Give the buffer ``n_episodes`` and ``stale_episodes`` as they are now: a change applies from the next batch."""
+        check_positive_int("n_episodes", self.n_episodes)
+        check_choice("stale_episodes", self.stale_episodes, STALE_EPISODES)
+        self.rollout_buffer.n_episodes = int(self.n_episodes)
+        self.rollout_buffer.stale_episodes = self.stale_episodes
 
     def set_env(self, env: GymEnv, force_reset: bool = True) -> None:
         """SB3's ``set_env``, refusing an env without an episode limit. See ``BaseAlgorithm.set_env``."""
@@ -261,11 +336,12 @@ class Reinforce(ActorCriticAlgorithm):
     def _setup_learn(self, total_timesteps: int, callback: MaybeCallback = None, *args: Any, **kwargs: Any) -> Any:
         resets = kwargs.get("reset_num_timesteps", args[0] if args else True) or self._last_obs is None
         result = super()._setup_learn(total_timesteps, callback, *args, **kwargs)
+        self._sync_batch_settings()
         if resets:
             # The envs were reset: the episodes in progress were cut, and are not trained on
             self.rollout_buffer.discard()
         self._learn_start_timesteps = self.num_timesteps
-        self._learn_start_trained = self.rollout_buffer.n_trained_steps
+        self._learn_start_trained = self._n_weighted_steps
         return result
 
     # Rollout hooks (see ActorCriticAlgorithm.collect_rollouts): batches of complete episodes.
@@ -307,15 +383,18 @@ class Reinforce(ActorCriticAlgorithm):
         """
         ``rho(tau) = exp(sum_t log pi(a_t|s_t) - log mu(a_t|s_t))`` of each episode: the current
         policy ``pi`` over the policy ``mu`` that took its steps (1, to rounding, for an episode taken
-        by the current policy), detached.
+        by the current policy: every episode with ``stale_episodes="drop"``), detached. The sum is
+        clamped to +-:data:`MAX_LOG_RHO`, so that no weight overflows: the clamp acts only on a batch
+        that one episode's weight already dominates by a factor above ``e^50``.
 
         :param rollout_data: the batch
         :param log_prob: ``log pi(a_t|s_t)`` of its steps
-        :return: one weight per episode ``[n_episodes]``
+        :return: one weight per episode ``[K]``
         """
         log_ratio = (log_prob.detach() - rollout_data.old_log_prob).double()
-        per_episode = th.zeros(self.n_episodes, dtype=th.float64).index_add_(0, rollout_data.episode_index, log_ratio)
-        return per_episode.exp().to(log_prob.dtype)
+        n_episodes = batch_episodes(rollout_data)
+        per_episode = th.zeros(n_episodes, dtype=th.float64).index_add_(0, rollout_data.episode_index, log_ratio)
+        return per_episode.clamp(-MAX_LOG_RHO, MAX_LOG_RHO).exp().to(log_prob.dtype)
 
     def weights(self, rollout_data: EpisodeBatchSamples, rho: th.Tensor) -> th.Tensor:
         """
@@ -342,12 +421,12 @@ class Reinforce(ActorCriticAlgorithm):
             weights = weights / (weights.std() + 1e-8)  # a rescaling only: a recentring would be a baseline
         return weights.detach()
 
-    def policy_loss(self, rollout_data: EpisodeBatchSamples) -> tuple[th.Tensor, th.Tensor]:
+    def policy_loss(self, rollout_data: EpisodeBatchSamples) -> "ReinforceLoss":
         """
         The surrogate loss whose gradient is minus the policy-gradient estimate, and the entropy loss.
 
         :param rollout_data: the batch of complete episodes, from the rollout buffer
-        :return: (policy loss, entropy loss), reduced per ``loss_reduction``
+        :return: the losses, reduced per ``loss_reduction``, with the weights they were computed with
         """
         actions = rollout_data.actions
         if isinstance(self.action_space, spaces.Discrete):
@@ -356,16 +435,17 @@ class Reinforce(ActorCriticAlgorithm):
         with exact_sde_log_prob(self.policy):
             _, log_prob, entropy = self._evaluate_actions(rollout_data, actions)
         rho = self.importance_weights(rollout_data, log_prob)
-        weights = self.weights(rollout_data, rho) * rho[rollout_data.episode_index]
-        self._last_rho = rho
+        advantages = self.weights(rollout_data, rho)
+        weights = advantages * rho[rollout_data.episode_index]
 
         if entropy is None:
             # Approximate entropy when no analytical form
             entropy = -log_prob
         if self.loss_reduction == "episode_mean":
-            # Sum over the steps, divided by the fixed number of episodes: the seed's estimator
-            return -(weights * log_prob).sum() / self.n_episodes, -entropy.sum() / self.n_episodes
-        return -(weights * log_prob).mean(), -entropy.mean()
+            # Sum over the steps, divided by the batch's fixed number of episodes: the seed's estimator
+            n_episodes = batch_episodes(rollout_data)
+            return ReinforceLoss(-(weights * log_prob).sum() / n_episodes, -entropy.sum() / n_episodes, rho, advantages)
+        return ReinforceLoss(-(weights * log_prob).mean(), -entropy.mean(), rho, advantages)
 
     @one_torch_thread_for_small_cpu_networks
     def train(self) -> None:
@@ -379,23 +459,29 @@ class Reinforce(ActorCriticAlgorithm):
             self._update_critic_learning_rate()
 
         rollout_data = next(self.rollout_buffer.get())
-        policy_loss, entropy_loss = self.policy_loss(rollout_data)
-        loss = self._with_entropy(policy_loss, entropy_loss)
+        losses = self.policy_loss(rollout_data)
+        loss = self._with_entropy(losses.policy, losses.entropy)
         self._gradient_step(self.policy.optimizer, loss, self._actor_params)
 
         value_losses = self._train_critic(rollout_data)
+        # Changes of n_episodes or stale_episodes apply from the batch the next rollout opens
+        self._sync_batch_settings()
 
         self._n_updates += 1
+        ess = importance_ess(losses.rho)
+        n_steps = len(rollout_data.returns)
+        self._n_weighted_steps += ess * n_steps
         n_taken = self.num_timesteps - self._learn_start_timesteps
-        n_trained = self.rollout_buffer.n_trained_steps - self._learn_start_trained
+        n_trained = self._n_weighted_steps - self._learn_start_trained
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-        self.logger.record("train/policy_loss", policy_loss.item())
-        self.logger.record("train/entropy_loss", entropy_loss.item())
-        self.logger.record("train/advantage_std", rollout_data.returns.std().item() if len(rollout_data.returns) > 1 else 0.0)
-        self.logger.record("train/n_episodes", self.n_episodes)
-        self.logger.record("train/batch_size", len(rollout_data.returns))
-        self.logger.record("train/importance_weight_min", self._last_rho.min().item())
-        self.logger.record("train/importance_weight_max", self._last_rho.max().item())
+        self.logger.record("train/policy_loss", losses.policy.item())
+        self.logger.record("train/entropy_loss", losses.entropy.item())
+        self.logger.record("train/advantage_std", losses.advantages.std().item() if n_steps > 1 else 0.0)
+        self.logger.record("train/n_episodes", len(losses.rho))
+        self.logger.record("train/batch_size", n_steps)
+        self.logger.record("train/importance_weight_min", losses.rho.min().item())
+        self.logger.record("train/importance_weight_max", losses.rho.max().item())
+        self.logger.record("train/importance_ess", ess)
         self.logger.record("rollout/trained_fraction", n_trained / max(n_taken, 1))
         if value_losses:
             self.logger.record("train/value_loss", value_losses[0])
