@@ -124,3 +124,69 @@ def test_set_random_seed_reseeds_the_numpy_actor(algo):
     np.testing.assert_array_equal(actions(), first)
     model.set_random_seed(4)
     assert not np.array_equal(actions(), first)
+
+
+def batch_kwargs(algo: type) -> dict[str, Any]:
+    return dict(n_steps=8) if algo is A2C else dict(n_episodes=2)
+
+
+def actor_gradient_norm(model: Any) -> float:
+    """The norm of the actor's gradients after the last update (what max_grad_norm clipped)."""
+    grads = [p.grad for p in model._actor_params if p.grad is not None]
+    return float(th.linalg.vector_norm(th.stack([th.linalg.vector_norm(g) for g in grads])))
+
+
+@pytest.mark.parametrize("algo", [A2C, Reinforce])
+def test_a_replaced_policy_is_clipped_and_stepped(algo):
+    """As SB3 reads self.policy at every update: the gradient clipping and the optimizer follow a new policy."""
+    env = make_vec_env("CartPole-v1", n_envs=2, seed=0)
+    model = algo("MlpPolicy", env, max_grad_norm=1e-3, seed=0, **batch_kwargs(algo))
+    other = algo("MlpPolicy", env, seed=1, **batch_kwargs(algo))
+    model.policy = other.policy
+    before = [p.detach().clone() for p in other.policy.parameters()]
+    model.learn(200)
+    assert model._actor_params[0] is next(other.policy.parameters())
+    assert actor_gradient_norm(model) <= 1e-3 * (1 + 1e-4)
+    assert any(not th.equal(b, p) for b, p in zip(before, other.policy.parameters(), strict=True))
+
+
+@pytest.mark.parametrize("algo", [A2C, Reinforce])
+def test_a_replaced_policy_gets_its_own_critic_optimizer(algo):
+    env = make_vec_env("CartPole-v1", n_envs=2, seed=0)
+    model = algo("MlpPolicy", env, critic_learning_rate=1e-2, seed=0, **batch_kwargs(algo))
+    other = algo("MlpPolicy", env, seed=1, **batch_kwargs(algo))  # one joint optimizer
+    model.policy = other.policy
+    critic_before = [p.detach().clone() for p in other.policy.value_net.parameters()]
+    model.learn(2_000)
+    assert all(not th.equal(b, p) for b, p in zip(critic_before, other.policy.value_net.parameters(), strict=True))
+    critic_ids = {id(p) for p in model._critic_params}
+    assert {id(p) for p in other.policy.value_net.parameters()} <= critic_ids
+    # The policy's optimizer now steps the actor only, the critic optimizer the critic only
+    assert not critic_ids & {id(p) for group in other.policy.optimizer.param_groups for p in group["params"]}
+    assert {id(p) for p in model.critic_optimizer.param_groups[0]["params"]} == critic_ids
+
+
+@pytest.mark.parametrize("algo", [A2C, Reinforce])
+def test_exact_rollouts_set_after_construction_is_honoured(algo):
+    model = algo("MlpPolicy", "CartPole-v1", seed=0)
+    assert model._numpy_actor() is not None
+    model.exact_rollouts = True
+    assert model._numpy_actor() is None  # SB3's torch path and random stream
+    model.exact_rollouts = False
+    assert model._numpy_actor() is not None
+    model.exact_rollouts = "yes"
+    with pytest.raises(ValueError, match="`exact_rollouts` must be one of"):
+        model.learn(100)
+
+
+def test_n_episodes_set_after_construction_applies_from_the_next_batch():
+    model = Reinforce("MlpPolicy", make_vec_env("CartPole-v1", n_envs=2, seed=0), n_episodes=2, seed=0)
+    model.learn(500)
+    model.n_episodes = 6
+    model.learn(3_000, reset_num_timesteps=False)
+    assert model.logger.name_to_value["train/n_episodes"] == 6
+    data = next(model.rollout_buffer.get())
+    assert int(data.episode_index.max()) + 1 == 6
+    model.n_episodes = 0
+    with pytest.raises(ValueError, match="`n_episodes` must be"):
+        model.learn(100, reset_num_timesteps=False)

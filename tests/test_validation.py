@@ -121,3 +121,12 @@ def test_good_defaults_construct(algo):
 )
 def test_numpy_scalars_are_taken_as_sb3_takes_them(algo, kwargs):
     algo("MlpPolicy", "CartPole-v1", **kwargs).learn(100)
+
+
+@pytest.mark.parametrize("algo", [A2C, Reinforce])
+def test_sb3s_old_net_arch_spelling_is_taken_with_sb3s_warning(algo):
+    """SB3 takes [dict(pi=..., vf=...)] (its spelling before v1.8) with a deprecation warning: so do we."""
+    with pytest.warns(UserWarning, match="shared layers in the mlp_extractor are removed"):
+        model = algo("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[dict(pi=[8], vf=[16])]))
+    assert model.policy.mlp_extractor.policy_net[0].out_features == 8
+    assert model.policy.mlp_extractor.value_net[0].out_features == 16
