@@ -17,7 +17,7 @@ import yaml
 from stable_baselines3.common.env_util import make_vec_env
 
 from sb3_pg.evaluation import evaluate_policy
-from sb3_pg.variants import VARIANTS
+from sb3_pg.registry import VARIANTS
 
 
 def main() -> None:

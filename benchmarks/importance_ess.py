@@ -12,7 +12,6 @@ Usage: python benchmarks/importance_ess.py [--out benchmarks/results/importance_
 
 import argparse
 import csv
-import dataclasses
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -24,8 +23,7 @@ import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 
 from sb3_pg import Reinforce
-from sb3_pg.compare.algos import run_config
-from sb3_pg.compare.runner import make_envs
+from sb3_pg.experiment import make_envs, run_config
 
 CLASSIC = ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1", "LunarLander-v3", "MountainCarContinuous-v0"]
 MUJOCO = ["HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Swimmer-v5", "Ant-v5"]
@@ -92,8 +90,8 @@ def settings(classic_timesteps: int, mujoco_timesteps: int, only: list[str] | No
 
 
 def measure(setting: Setting, stale_episodes: str) -> dict[str, Any]:
-    config = dataclasses.replace(run_config("reinforce", setting.env_id, "tuned"), normalize=setting.normalize)
-    env, eval_env = make_envs(config, setting.env_id, 0, n_envs=setting.n_envs)
+    config = run_config("reinforce", setting.env_id)
+    env, eval_env = make_envs(setting.env_id, setting.n_envs, 0, setting.normalize, config.gamma)
     eval_env.close()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

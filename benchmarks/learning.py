@@ -21,8 +21,8 @@ from stable_baselines3.common.callbacks import EvalCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
+from sb3_pg.registry import VARIANTS, make_variant
 from sb3_pg.reinforce import Reinforce
-from sb3_pg.variants import VARIANTS, make_variant
 
 THRESHOLD = 475.0
 # sb3_pg's named variants, plus SB3's A2C as the reference. A2C uses SB3's default hyperparameters

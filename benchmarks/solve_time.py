@@ -32,8 +32,8 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from sb3_pg import A2C
 from sb3_pg.compare.stats import steps_to_threshold
+from sb3_pg.configs import config_path, load_config, model_kwargs
 from sb3_pg.vec_envs import make_vec_env_of
-from sb3_pg.zoo import config_path, load_config, model_kwargs
 
 THRESHOLD = 475.0
 ENV_ID = "CartPole-v1"

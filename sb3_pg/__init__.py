@@ -6,7 +6,7 @@ from sb3_pg.maskable import MaskableA2C, MaskableReinforce
 from sb3_pg.recurrent import RecurrentA2C, RecurrentReinforce
 from sb3_pg.reinforce import Reinforce
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 register_envs()
 

@@ -29,7 +29,8 @@ Gymnasium info key marks get an entry.
 import dataclasses
 import functools
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -37,7 +38,7 @@ import numpy as np
 from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
 from gymnasium.vector import AutoresetMode
 from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import VecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
 VECTORIZATION_MODES = ("vector_entry_point", "sync", "async")
@@ -466,25 +467,6 @@ def make_gymnasium_vec_env(
     return env
 
 
-def check_vec_env(option: str, kind: str, env_id: str) -> None:
-    """
-    :raises ValueError: naming ``option`` if ``kind`` cannot make ``env_id`` (EnvPool missing, or
-        without that env; no native vector implementation), before any work
-    """
-    if kind == "gymnasium-native":
-        problem = _native_vector_env_problem(env_id)
-        if problem is not None:
-            raise ValueError(f"argument {option}: gymnasium-native: {problem}; use gymnasium or gymnasium-async")
-    if kind != "envpool":
-        return
-    try:
-        import envpool
-    except ImportError:
-        raise ValueError(f'argument {option}: envpool is not installed: pip install "sb3-pg[envpool]"') from None
-    if env_id not in envpool.list_all_envs():
-        raise ValueError(f"argument {option}: EnvPool has no env {env_id!r}")
-
-
 def make_envpool_vec_env(
     env_id: str, n_envs: int, seed: int | None = None, monitor: bool = True, **envpool_kwargs: Any
 ) -> EnvPoolVecEnv:
@@ -509,8 +491,93 @@ def make_envpool_vec_env(
     return env
 
 
-VEC_ENV_KINDS = ("dummy", "subproc", "gymnasium", "gymnasium-async", "gymnasium-native", "envpool")
-_GYMNASIUM_MODES = {"gymnasium": "sync", "gymnasium-async": "async", "gymnasium-native": "vector_entry_point"}
+def _make_sb3(vec_env_cls: type[VecEnv]) -> Callable[[str, int, int | None, dict[str, Any] | None, bool], VecEnv]:
+    def make(env_id: str, n_envs: int, seed: int | None, env_kwargs: dict[str, Any] | None, monitor: bool) -> VecEnv:
+        from stable_baselines3.common.env_util import make_vec_env
+
+        if monitor:
+            return make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs, vec_env_cls=vec_env_cls)  # type: ignore[arg-type]
+        vec_env = vec_env_cls([functools.partial(gym.make, env_id, **(env_kwargs or {})) for _ in range(n_envs)])  # type: ignore[call-arg,arg-type]
+        vec_env.seed(seed)
+        return vec_env
+
+    return make
+
+
+def _make_gymnasium(mode: str) -> Callable[[str, int, int | None, dict[str, Any] | None, bool], VecEnv]:
+    def make(env_id: str, n_envs: int, seed: int | None, env_kwargs: dict[str, Any] | None, monitor: bool) -> VecEnv:
+        return make_gymnasium_vec_env(env_id, n_envs, seed, mode, env_kwargs, monitor)
+
+    return make
+
+
+def _make_envpool(env_id: str, n_envs: int, seed: int | None, env_kwargs: dict[str, Any] | None, monitor: bool) -> VecEnv:
+    return make_envpool_vec_env(env_id, n_envs, seed, monitor, **(env_kwargs or {}))
+
+
+def _no_problem(env_id: str) -> str | None:
+    return None
+
+
+def _envpool_problem(env_id: str) -> str | None:
+    try:
+        import envpool
+    except ImportError:
+        return 'envpool is not installed: pip install "sb3-pg[envpool]"'
+    if env_id not in envpool.list_all_envs():
+        return f"EnvPool has no env {env_id!r}"
+    return None
+
+
+def _native_problem(env_id: str) -> str | None:
+    problem = _native_vector_env_problem(env_id)
+    return None if problem is None else f"gymnasium-native: {problem}; use gymnasium or gymnasium-async"
+
+
+@dataclass(frozen=True)
+class VecEnvKind:
+    """One kind of training ``VecEnv``: what ``--vec-env NAME`` makes, how, and when it cannot."""
+
+    name: str
+    help: str
+    make: Callable[[str, int, int | None, dict[str, Any] | None, bool], VecEnv]  # (env_id, n_envs, seed, env_kwargs, monitor)
+    problem: Callable[[str], str | None] = _no_problem  # why it cannot make an env id, or None
+
+
+# The one list of kinds: --vec-env's choices and help, make_vec_env_of and check_vec_env read it
+VEC_ENV_KINDS: dict[str, VecEnvKind] = {
+    kind.name: kind
+    for kind in (
+        VecEnvKind("dummy", "SB3's DummyVecEnv (with Monitor), as RL Zoo's", _make_sb3(DummyVecEnv)),
+        VecEnvKind("subproc", "SB3's SubprocVecEnv: one process per env", _make_sb3(SubprocVecEnv)),
+        VecEnvKind("gymnasium", "Gymnasium's sync vector env", _make_gymnasium("sync")),
+        VecEnvKind("gymnasium-async", "Gymnasium's async vector env: one process per env", _make_gymnasium("async")),
+        VecEnvKind(
+            "gymnasium-native",
+            "the env's own vector implementation, all envs stepped as one array operation (CartPole)",
+            _make_gymnasium("vector_entry_point"),
+            _native_problem,
+        ),
+        VecEnvKind("envpool", "EnvPool's C++ envs (the envpool extra)", _make_envpool, _envpool_problem),
+    )
+}
+
+
+def vec_env_help() -> str:
+    """``--vec-env``'s help, from :data:`VEC_ENV_KINDS`."""
+    return "training VecEnv: " + "; ".join(f"{kind.name}: {kind.help}" for kind in VEC_ENV_KINDS.values())
+
+
+def check_vec_env(option: str, kind: str, env_id: str) -> None:
+    """
+    :raises ValueError: naming ``option`` if ``kind`` is not a kind or cannot make ``env_id`` (EnvPool
+        missing, or without that env; no native vector implementation), before any work
+    """
+    if kind not in VEC_ENV_KINDS:
+        raise ValueError(f"argument {option}: unknown kind {kind!r}; choose from {', '.join(VEC_ENV_KINDS)}")
+    problem = VEC_ENV_KINDS[kind].problem(env_id)
+    if problem is not None:
+        raise ValueError(f"argument {option}: {problem}")
 
 
 def make_vec_env_of(
@@ -522,8 +589,9 @@ def make_vec_env_of(
     monitor: bool = True,
 ) -> VecEnv:
     """
-    ``n_envs`` copies of ``env_id`` in the ``VecEnv`` of ``kind``, each seeded as ``make_vec_env`` seeds,
-    made with ``env_kwargs`` and with ``Monitor``'s episode statistics unless ``monitor`` is False:
+    ``n_envs`` copies of ``env_id`` in the ``VecEnv`` of ``kind`` (:data:`VEC_ENV_KINDS`), each seeded
+    as ``make_vec_env`` seeds, made with ``env_kwargs`` and with ``Monitor``'s episode statistics
+    unless ``monitor`` is False:
 
     - ``"dummy"``, ``"subproc"``: SB3's ``DummyVecEnv`` / ``SubprocVecEnv`` (with ``Monitor``), as RL Zoo's ``--vec-env``;
     - ``"gymnasium"``, ``"gymnasium-async"``: Gymnasium's sync / async vector env (:class:`GymnasiumVecEnv`);
@@ -533,16 +601,4 @@ def make_vec_env_of(
     """
     if kind not in VEC_ENV_KINDS:
         raise ValueError(f"`vec_env` must be one of {', '.join(VEC_ENV_KINDS)}; got {kind!r}")
-    if kind in ("dummy", "subproc"):
-        from stable_baselines3.common.env_util import make_vec_env
-        from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
-
-        vec_env_cls = SubprocVecEnv if kind == "subproc" else DummyVecEnv
-        if monitor:
-            return make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs, vec_env_cls=vec_env_cls)
-        vec_env = vec_env_cls([functools.partial(gym.make, env_id, **(env_kwargs or {})) for _ in range(n_envs)])
-        vec_env.seed(seed)
-        return vec_env
-    if kind == "envpool":
-        return make_envpool_vec_env(env_id, n_envs, seed, monitor, **(env_kwargs or {}))
-    return make_gymnasium_vec_env(env_id, n_envs, seed, _GYMNASIUM_MODES[kind], env_kwargs, monitor)
+    return VEC_ENV_KINDS[kind].make(env_id, n_envs, seed, env_kwargs, monitor)

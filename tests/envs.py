@@ -241,3 +241,16 @@ class QuadraticRewardEnv(gym.Env):
         reward = -float((np.asarray(action).reshape(-1)[0] - self.target) ** 2)
         done = self.t == self.horizon or bool(self.np_random.random() < self.end_probability)
         return self.observation.copy(), reward, done, False, {}
+
+
+class InterruptedEnv(_CountingEnv):
+    """Raises KeyboardInterrupt at its 300th step, as Ctrl-C does in the middle of a run."""
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        self.t += 1
+        if self.t == 300:
+            raise KeyboardInterrupt
+        return np.zeros(2, dtype=np.float32), 1.0, self.t % 20 == 0, False, {}
+
+
+gym.register("InterruptedEnv-v0", entry_point=InterruptedEnv, max_episode_steps=1000)

@@ -8,7 +8,7 @@ import pytest
 
 from sb3_pg import A2C, Reinforce
 from sb3_pg.cli import main
-from sb3_pg.cli_args import SB3_LOG_FOLDER, configure_command_process
+from sb3_pg.common.process import SB3_LOG_FOLDER, configure_process
 
 
 def test_train_prints_evaluation(capsys, tmp_path):
@@ -62,8 +62,8 @@ ZOO_TRAIN = ["zoo", "train", "--algo", "pg_a2c", "--env", "CartPole-v1", "-n", "
         (["compare", "--eval-freq", "0"], "--eval-freq"),
         (["compare", "--n-workers", "0"], "--n-workers"),
         (["compare", "--envs", "NoSuchEnv-v0"], "--envs"),
-        (["zoo"], "usage: sb3-pg zoo"),
-        (["zoo", "list"], "usage: sb3-pg zoo"),
+        (["zoo"], "required: {train,enjoy}"),
+        (["zoo", "list"], "invalid choice: 'list'"),
         ([*ZOO_TRAIN, "-params", "gae_lamda:0.9"], "'gae_lamda'"),
         ([*ZOO_TRAIN, "-params", "gamma:high"], "'gamma'"),
         ([*ZOO_TRAIN, "-params", "gamma"], "key:value"),
@@ -159,7 +159,7 @@ def test_a_box2d_env_without_box2d_names_the_extra(command, monkeypatch, capsys)
     with pytest.raises(SystemExit) as error:
         main([*command, "LunarLander-v3"])
     assert error.value.code == 2
-    assert 'LunarLander-v3 needs Box2D: pip install -e ".[box2d]"' in capsys.readouterr().err
+    assert 'LunarLander-v3 needs Box2D: pip install "sb3-pg[box2d]"' in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", [["train", "--env"], [*TUNE[:3], "--env"], ["compare", "--envs"]])
@@ -191,7 +191,7 @@ def test_vec_env_native_without_a_vector_implementation_exits_2_before_any_work(
 def test_command_processes_share_one_sb3_log_folder_instead_of_one_per_run(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     monkeypatch.delenv("SB3_LOGDIR", raising=False)  # and put back as it was afterwards
-    configure_command_process()
+    configure_process()
     for model in (A2C("MlpPolicy", "CartPole-v1", seed=0), Reinforce("MlpPolicy", "CartPole-v1", n_episodes=1, seed=0)):
         model.learn(16)
         model.learn(16)
@@ -201,5 +201,5 @@ def test_command_processes_share_one_sb3_log_folder_instead_of_one_per_run(tmp_p
 
 def test_a_users_sb3_logdir_is_kept(tmp_path, monkeypatch):
     monkeypatch.setenv("SB3_LOGDIR", str(tmp_path / "mine"))
-    configure_command_process()
+    configure_process()
     assert os.environ["SB3_LOGDIR"] == str(tmp_path / "mine")

@@ -13,10 +13,11 @@ from optuna.trial import TrialState
 from sb3_pg.a2c import A2C
 from sb3_pg.cli import main
 from sb3_pg.compare import stats
-from sb3_pg.compare.algos import EQUAL_HYPERPARAMETERS, run_config
+from sb3_pg.compare.algos import run_config
 from sb3_pg.compare.queue import CompareSettings, grid_study_name, run_of
 from sb3_pg.compare.report import Run, best_seed_mean, env_table
-from tuning.storage import open_storage
+from sb3_pg.experiment import EQUAL_HYPERPARAMETERS
+from sb3_pg.storage import open_storage
 
 ARGS = ["--algos", "pg_a2c", "sb3_a2c", "--seeds", "2", "--timesteps", "400", "--eval-freq", "200", "--eval-episodes", "1"]
 
@@ -75,9 +76,9 @@ def test_comparison_end_to_end_resumes_and_reports_failures(tmp_path, capsys, mo
     assert sum(t.state == TrialState.FAIL for t in study.trials) == 8
 
     # A changed config entry: its stored runs are stale and run again; the others are still reused
-    from sb3_pg.compare import algos
+    from sb3_pg import experiment
 
-    load_config = algos.load_config
+    load_config = experiment.load_config
 
     def changed(path):
         config = load_config(path)
@@ -85,7 +86,7 @@ def test_comparison_end_to_end_resumes_and_reports_failures(tmp_path, capsys, mo
             config["CartPole-v1"] = {**config["CartPole-v1"], "gamma": 0.98}
         return config
 
-    monkeypatch.setattr(algos, "load_config", changed)
+    monkeypatch.setattr(experiment, "load_config", changed)
     capsys.readouterr()
     assert main(argv) == 1  # CrashingEnv-v0 still fails
     assert "8 runs: 2 done, 0 queued before or running, 6 queued now" in capsys.readouterr().out
@@ -175,7 +176,8 @@ def test_area_under_the_curve_by_hand():
 
 
 def test_rl_zoo_budgets(tmp_path, capsys):
-    from sb3_pg.compare.algos import budget, rl_zoo_a2c_budget
+    from sb3_pg.configs import rl_zoo_a2c_budget
+    from sb3_pg.experiment import budget
 
     assert [rl_zoo_a2c_budget(e) for e in ("CartPole-v1", "MountainCar-v0", "LunarLander-v3")] == [500_000, 1_000_000, 200_000]
     config = run_config("pg_a2c", "Pendulum-v1", "tuned")
@@ -189,7 +191,7 @@ def test_rl_zoo_budgets(tmp_path, capsys):
 def test_rl_zoo_entries_of_an_older_env_version_serve_a_newer_one():
     """RL Zoo's a2c.yml has MuJoCo v4 entries only: SB3's A2C on v5 runs them (and their budget), as
     the MuJoCo issue asks; our own files and explicit --conf-file stay exact."""
-    from sb3_pg.compare.algos import entry_key, rl_zoo_a2c_budget
+    from sb3_pg.configs import entry_key, rl_zoo_a2c_budget
 
     swimmer = run_config("sb3_a2c", "Swimmer-v5", "tuned")
     assert swimmer.kwargs == {"gamma": 0.9999} and swimmer.normalize == {} and swimmer.n_timesteps == 1_000_000

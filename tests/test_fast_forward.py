@@ -143,29 +143,29 @@ def test_rollout_actions_follow_the_policy_distribution(name):
 
 
 def test_numpy_actor_follows_parameter_updates_and_loads(tmp_path):
-    """The NumPy actor views the policy's parameters: after training, loading or replacing parameters,
-    it computes what the policy computes."""
+    """The NumPy actor acts with the policy's parameters: after training, loading or replacing
+    parameters, the values it computes in the next rollout are the policy's."""
+    from helpers import collect
+
     model = A2C("MlpPolicy", "CartPole-v1", seed=0)
-    obs = np.stack([model.observation_space.sample() for _ in range(32)])
 
     def check(model):
-        actor = model._numpy_actor()
-        assert actor is not None
-        expected = model.policy.predict_values(th.as_tensor(obs)).detach()
-        th.testing.assert_close(actor.predict_values(obs), expected, rtol=1e-5, atol=1e-6)
+        assert model._numpy_actor() is not None
+        collect(model)  # a rollout with no user code: the actor takes the parameters at its start
+        buffer = model.rollout_buffer
+        expected = model.policy.predict_values(th.as_tensor(buffer.observations[0])).detach().flatten()
+        th.testing.assert_close(th.as_tensor(buffer.values[0]), expected, rtol=1e-5, atol=1e-6)
 
     model.learn(500)
     check(model)
     other = A2C("MlpPolicy", "CartPole-v1", seed=1).learn(100)
     model.set_parameters(other.get_parameters())
-    model.learn(10)
     check(model)
     with th.no_grad():
         model.policy.value_net.weight.data = model.policy.value_net.weight.data * 2  # new memory
-    model.learn(10)  # a rollout takes the views again
     check(model)
     with th.no_grad():
-        model.policy.mlp_extractor.value_net[0].bias.add_(1.0)  # an in-place edit, as a callback might make
+        model.policy.mlp_extractor.value_net[0].bias.add_(1.0)  # an in-place edit
     check(model)
     model.save(tmp_path / "model.zip")
     loaded = A2C.load(tmp_path / "model.zip", env=make_vec_env("CartPole-v1"))

@@ -1,4 +1,5 @@
-"""``sb3_pg.common.fast_optim``: the same results as torch's and SB3's functions, to the bit."""
+"""``sb3_pg.common.fast_optim``: the same results as torch's and SB3's, to the bit: ``FlatRMSprop`` against
+``torch.optim.RMSprop``, the clipping against ``clip_grad_norm_``, the explained variance against SB3's."""
 
 import copy
 
@@ -7,7 +8,7 @@ import pytest
 import torch as th
 from stable_baselines3.common.utils import explained_variance as sb3_explained_variance
 
-from sb3_pg.common.fast_optim import clip_grad_norm, explained_variance, optimizer_step, zero_grad
+from sb3_pg.common.fast_optim import FlatRMSprop, clip_grad_norm, explained_variance, zero_grad
 
 
 def _net() -> th.nn.Module:
@@ -22,19 +23,22 @@ def _set_grads(net: th.nn.Module, step: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "make_optimizer",
+    "ours_class, reference_class, kwargs",
     [
-        lambda params: th.optim.RMSprop(params, lr=7e-4, alpha=0.99, eps=1e-5),
-        lambda params: th.optim.RMSprop(params, lr=7e-4, alpha=0.99, eps=1e-5, foreach=True),
-        lambda params: th.optim.RMSprop(params, lr=1e-3, momentum=0.9),  # not the plain case: torch's own step
-        lambda params: th.optim.Adam(params, lr=1e-3),
+        (FlatRMSprop, th.optim.RMSprop, dict(lr=7e-4, alpha=0.99, eps=1e-5)),
+        (FlatRMSprop, th.optim.RMSprop, dict(lr=7e-4, alpha=0.99, eps=1e-5, foreach=True)),
+        (FlatRMSprop, th.optim.RMSprop, dict(lr=1e-3, momentum=0.9)),  # not the plain case: torch's own step
+        (th.optim.Adam, th.optim.Adam, dict(lr=1e-3)),  # the clipping alone
     ],
     ids=["rmsprop", "rmsprop-foreach", "rmsprop-momentum", "adam"],
 )
 @pytest.mark.parametrize("max_norm", [0.5, 1e6], ids=["clipped", "not-clipped"])
-def test_clip_and_step_as_torch(make_optimizer, max_norm):
+def test_clip_and_step_as_torch(ours_class, reference_class, kwargs, max_norm):
     ours, reference = _net(), _net()
-    ours_optimizer, reference_optimizer = make_optimizer(ours.parameters()), make_optimizer(reference.parameters())
+    ours_optimizer, reference_optimizer = (
+        ours_class(ours.parameters(), **kwargs),
+        reference_class(reference.parameters(), **kwargs),
+    )
     for step in range(6):
         if step == 2:  # loading a state dict (new state tensors) and replacing a parameter's memory
             ours_optimizer.load_state_dict(copy.deepcopy(reference_optimizer.state_dict()))
@@ -50,7 +54,7 @@ def test_clip_and_step_as_torch(make_optimizer, max_norm):
         th.nn.utils.clip_grad_norm_(reference.parameters(), max_norm)
         for p, q in zip(ours.parameters(), reference.parameters(), strict=True):
             assert th.equal(p.grad, q.grad)
-        optimizer_step(ours_optimizer)
+        ours_optimizer.step()
         reference_optimizer.step()
         for p, q in zip(ours.parameters(), reference.parameters(), strict=True):
             assert th.equal(p, q)
@@ -91,13 +95,13 @@ def test_clip_coefficient_as_torch():
 
 def test_parameters_without_gradient_are_left_alone():
     ours, reference = _net(), _net()
-    ours_optimizer, reference_optimizer = th.optim.RMSprop(ours.parameters()), th.optim.RMSprop(reference.parameters())
+    ours_optimizer, reference_optimizer = FlatRMSprop(ours.parameters()), th.optim.RMSprop(reference.parameters())
     for step in range(3):
         _set_grads(ours, step)
         _set_grads(reference, step)
         if step == 1:  # a parameter without gradient in this step
             next(ours.parameters()).grad = next(reference.parameters()).grad = None
-        optimizer_step(ours_optimizer)
+        ours_optimizer.step()
         reference_optimizer.step()
         for p, q in zip(ours.parameters(), reference.parameters(), strict=True):
             assert th.equal(p, q)
@@ -105,12 +109,20 @@ def test_parameters_without_gradient_are_left_alone():
 
 def test_optimizer_hooks_are_honoured():
     net = _net()
-    optimizer = th.optim.RMSprop(net.parameters())
+    optimizer = FlatRMSprop(net.parameters())
     calls = []
     optimizer.register_step_post_hook(lambda *args: calls.append(1))
     _set_grads(net, 0)
-    optimizer_step(optimizer)
+    optimizer.step()
     assert calls == [1]
+
+
+def test_a2c_steps_with_flat_rmsprop_as_sb3_passes_rmsprop():
+    from sb3_pg import A2C
+
+    model = A2C("MlpPolicy", "CartPole-v1")
+    assert model.policy_kwargs["optimizer_class"] is FlatRMSprop and isinstance(model.policy.optimizer, FlatRMSprop)
+    assert not hasattr(th.optim.RMSprop, "_flat_groups")  # torch's own class is left as it is
 
 
 @pytest.mark.parametrize("n", [1, 5, 40, 41, 512, 5000])

@@ -10,7 +10,7 @@ import pytest
 from stable_baselines3.common.callbacks import EvalCallback, StopTrainingOnRewardThreshold
 from stable_baselines3.common.env_util import make_vec_env
 
-from sb3_pg.variants import make_variant
+from sb3_pg.registry import make_variant
 
 THRESHOLD = 475.0
 CASES = [

@@ -7,6 +7,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+import rl_zoo3.import_envs  # noqa: F401  (registers RL Zoo's CartPoleNoVel-v1)
 import torch as th
 from gymnasium import spaces
 from helpers import collect
@@ -16,8 +17,8 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.vec_env import VecNormalize
 
+from sb3_pg.configs import load_config, parse_policy_kwargs
 from sb3_pg.recurrent import RecurrentA2C, RecurrentReinforce
-from sb3_pg.zoo import load_config, parse_policy_kwargs  # importing it registers RL Zoo's CartPoleNoVel-v1
 
 ALGOS = [RecurrentA2C, RecurrentReinforce]
 SMALL_LSTM = {"lstm_hidden_size": 8, "net_arch": {"pi": [16], "vf": [16]}}

@@ -207,26 +207,27 @@ def test_episode_infos_are_recorded_as_sb3_records_them(algo, kwargs):
 def test_the_numpy_actor_runs_numpy_blas_on_one_thread_and_the_users_setting_holds_after(exact_rollouts):
     from stable_baselines3.common.callbacks import BaseCallback
 
-    from sb3_pg.common import threads
-
-    controllers = threads._blas_controllers()
+    model = A2C("MlpPolicy", "CartPole-v1", seed=0, exact_rollouts=exact_rollouts)
+    controllers = model._backend().blas_controllers()
     if not controllers:
         pytest.skip("NumPy has no BLAS library that threadpoolctl controls")
     seen = set()
 
+    def counts() -> list[int]:
+        return [controller.get_num_threads() for controller in controllers]
+
     class Threads(BaseCallback):
         def _on_step(self) -> bool:
-            seen.update(threads.blas_thread_counts())
+            seen.update(counts())
             return True
 
-    saved = threads.blas_thread_counts()
+    saved = counts()
     for controller in controllers:
         controller.set_num_threads(2)
     try:
-        model = A2C("MlpPolicy", "CartPole-v1", seed=0, exact_rollouts=exact_rollouts)
         model.learn(200, callback=Threads())
         assert seen == ({2} if exact_rollouts else {1})  # the torch path needs no limit
-        assert threads.blas_thread_counts() == [2] * len(controllers)
+        assert counts() == [2] * len(controllers)
     finally:
         for controller, count in zip(controllers, saved, strict=True):
             controller.set_num_threads(count)

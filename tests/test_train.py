@@ -12,8 +12,8 @@ from stable_baselines3.common.vec_env import VecNormalize
 
 from sb3_pg import A2C, Reinforce
 from sb3_pg.cli import build_parser, main
-from sb3_pg.train import resolve_config
-from sb3_pg.zoo import config_path, load_config
+from sb3_pg.cli.train import TrainSettings, resolve_config
+from sb3_pg.configs import config_path, load_config
 
 ROOT = Path(__file__).parent.parent
 QUICK = ["--timesteps", "200", "--eval-freq", "0", "--eval-episodes", "1"]
@@ -28,7 +28,7 @@ def run(argv, capsys) -> str:
 def test_the_tuned_entry_is_the_default_and_is_printed(algo, env_id, capsys):
     entry = load_config(config_path(algo))[env_id]
     args = build_parser().parse_args(["train", "--algo", algo, "--env", env_id])
-    config, _ = resolve_config(args)
+    config, _ = resolve_config(TrainSettings.from_args(args))
     assert config.n_envs == entry["n_envs"] and config.n_timesteps == int(float(entry["n_timesteps"]))
     assert (config.normalize is not None) == bool(entry.get("normalize", False))
     for key in ("gamma", "n_steps", "n_episodes", "critic_learning_rate", "max_grad_norm"):
@@ -47,7 +47,7 @@ def test_an_env_without_an_entry_takes_the_default_entry(capsys):
 
 def test_a_named_variant_is_its_entry_plus_its_change(capsys):
     args = build_parser().parse_args(["train", "--algo", "pg_a2c-td0", "--env", "CartPole-v1"])
-    config, _ = resolve_config(args)
+    config, _ = resolve_config(TrainSettings.from_args(args))
     assert config.kwargs["gae_lambda"] == 0.0
     assert config.kwargs["n_steps"] == load_config(config_path("pg_a2c"))["CartPole-v1"]["n_steps"]
     assert "gae_lambda: 0.0" in run(["train", "--algo", "pg_a2c-td0", *QUICK], capsys)
@@ -57,7 +57,7 @@ def test_conf_file_and_hyperparams_override_the_entry(tmp_path, capsys):
     conf = tmp_path / "mine.yml"
     conf.write_text("CartPole-v1:\n  n_envs: 2\n  n_timesteps: !!float 1e6\n  gamma: 0.9\n  n_steps: 4\n")
     argv = ["train", "--algo", "pg_a2c", "--conf-file", str(conf), "--hyperparams", "gamma=0.95", "ent_coef=0.01"]
-    config, _ = resolve_config(build_parser().parse_args(argv))
+    config, _ = resolve_config(TrainSettings.from_args(build_parser().parse_args(argv)))
     assert (config.n_envs, config.n_timesteps) == (2, 1_000_000)
     assert config.kwargs["gamma"] == 0.95 and config.kwargs["ent_coef"] == 0.01 and config.kwargs["n_steps"] == 4
     out = run([*argv, *QUICK, "--n-envs", "3"], capsys)
@@ -68,7 +68,7 @@ def test_conf_file_and_hyperparams_override_the_entry(tmp_path, capsys):
 def test_numbers_typed_as_on_a_command_line_are_numbers():
     """PyYAML reads ``1e-3`` (exponent, no dot) as a string; the help's own example must work."""
     argv = ["train", "--algo", "reinforce", "--hyperparams", "learning_rate=1e-3", "ent_coef=3E-4", "gamma=0.99"]
-    config, _ = resolve_config(build_parser().parse_args(argv))
+    config, _ = resolve_config(TrainSettings.from_args(build_parser().parse_args(argv)))
     learning_rate = config.kwargs["learning_rate"]
     assert (learning_rate if isinstance(learning_rate, float) else learning_rate(1.0)) == 1e-3
     assert (config.kwargs["ent_coef"], config.kwargs["gamma"]) == (3e-4, 0.99)
@@ -79,7 +79,7 @@ def test_numbers_typed_as_on_a_command_line_are_numbers():
 
 def test_policy_kwargs_in_rl_zoo_spelling(capsys):
     argv = ["train", "--algo", "reinforce", "--hyperparams", "policy_kwargs=dict(net_arch=[16], activation_fn=nn.ReLU)"]
-    config, _ = resolve_config(build_parser().parse_args(argv))
+    config, _ = resolve_config(TrainSettings.from_args(build_parser().parse_args(argv)))
     assert config.kwargs["policy_kwargs"]["net_arch"] == [16]
     assert "activation_fn: nn.ReLU" in run([*argv, *QUICK], capsys)
 
@@ -262,7 +262,7 @@ def test_readme_train_commands_run(tmp_path, monkeypatch, capsys):
     (tmp_path / "my.yml").write_text(config_path("pg_a2c").read_text())
     for line in lines:
         argv = shlex.split(line)[1:]
-        resolve_config(build_parser().parse_args(argv))  # the exact form parses and resolves
+        resolve_config(TrainSettings.from_args(build_parser().parse_args(argv)))  # the exact form parses and resolves
         run([*argv, "--timesteps", "300", "--eval-freq", "150", "--eval-episodes", "1"], capsys)
     assert {"pg_a2c.zip", "a2c.zip", "a2c_best.zip"} <= {path.name for path in tmp_path.iterdir()}
     assert _scalar_tags(tmp_path / "tb")

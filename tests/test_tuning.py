@@ -17,13 +17,13 @@ from envs import NaNRewardEnv
 from optuna.trial import TrialState
 
 from sb3_pg.cli import main
-from sb3_pg.zoo import schedules_as_text
-from tuning import SEARCH_SPACES, TuneSettings
-from tuning.budget import SURPLUS, fail_orphaned_trials, places, run_worker
-from tuning.objective import TuningObjective
-from tuning.report import PLOTS, write_plots
-from tuning.search_space import CONTINUOUS_ONLY
-from tuning.storage import open_storage
+from sb3_pg.configs import schedules_as_text
+from sb3_pg.storage import SURPLUS, fail_orphaned_trials, open_storage
+from sb3_pg.tuning import SEARCH_SPACES, TuneSettings
+from sb3_pg.tuning.budget import places, run_worker
+from sb3_pg.tuning.objective import TuningObjective
+from sb3_pg.tuning.report import PLOTS, write_plots
+from sb3_pg.tuning.search_space import CONTINUOUS_ONLY
 
 ALGOS = list(SEARCH_SPACES)
 # The CartPole studies below: the base algorithms (test_maskable and test_recurrent run studies of the others)
@@ -262,18 +262,16 @@ def test_params_for_inverts_the_sampler(algo):
 def test_rl_zoo_linear_schedules_are_a_point_of_the_search(tmp_path):
     """RL Zoo's LunarLander-v3 A2C entry has ``learning_rate: lin_0.00083``: its warm start replays as
     that schedule, not a sampled constant, and a best trial with it is written back as ``lin_0.00083``."""
-    from rl_zoo3.utils import SimpleLinearSchedule
-
-    from sb3_pg.zoo import model_kwargs, validate_entry
-    from tuning import report
-    from tuning.warm_start import warm_start_configs
+    from sb3_pg.configs import LinearSchedule, model_kwargs, validate_entry
+    from sb3_pg.tuning import report
+    from sb3_pg.tuning.warm_start import warm_start_configs
 
     space = SEARCH_SPACES["pg_a2c"]
     zoo = warm_start_configs("pg_a2c", "LunarLander-v3")["rl_zoo_a2c.yml"]
     params = space.params_for(zoo)
     assert params["lr_schedule"] == "linear" and params["learning_rate"] == pytest.approx(0.00083)
     replayed = space.kwargs_from_params(params)["learning_rate"]
-    assert isinstance(replayed, SimpleLinearSchedule) and replayed(0.5) == pytest.approx(0.000415)
+    assert isinstance(replayed, LinearSchedule) and replayed(0.5) == pytest.approx(0.000415)
     assert space.params_for({"learning_rate": 3e-4})["lr_schedule"] == "constant"
     # A trial stored before the choice existed had a constant rate
     assert space.kwargs_from_params({"learning_rate": 1e-3, "one_minus_gamma": 0.01})["learning_rate"] == 1e-3
@@ -337,7 +335,7 @@ def test_warm_starts_are_the_first_trials(tmp_path):
 
 def test_pg_a2c_warm_starts_include_its_own_entry():
     """Re-tuning pg_a2c at another budget starts from its current entry too, beside RL Zoo's and SB3's."""
-    from tuning.warm_start import warm_start_configs
+    from sb3_pg.tuning.warm_start import warm_start_configs
 
     configs = warm_start_configs("pg_a2c", "LunarLander-v3")
     assert list(configs) == ["sb3_defaults", "rl_zoo_a2c.yml", "zoo_configs"]
@@ -387,8 +385,8 @@ def test_gaussian_exploration_settings_are_points_of_the_search(algo):
 def test_rl_zoo_pendulum_entry_is_a_point_of_the_search():
     """vf_coef 0.4, n_steps 8, gae_lambda 0.9, lin_7e-4, gamma 0.9 with gSDE fixed: RL Zoo's Pendulum-v1
     A2C entry replays exactly, beside pg_a2c's own (SB3's vf_coef 0.5)."""
-    from tuning.search_space import algorithm_defaults
-    from tuning.warm_start import warm_start_configs
+    from sb3_pg.tuning.search_space import algorithm_defaults
+    from sb3_pg.tuning.warm_start import warm_start_configs
 
     space = SEARCH_SPACES["pg_a2c"]
     extra = ["n_steps", "gae_lambda", "max_grad_norm", "normalize_advantage", "vf_coef"]
@@ -413,8 +411,8 @@ def test_pg_a2c_warm_starts_on_mujoco_include_tianshous_a2c_settings():
     """Tianshou's published MuJoCo A2C settings (lin_7e-4, GAE 0.95, entropy 0.01, log std -0.5) replay
     exactly with the MuJoCo studies' extras, and are offered on MuJoCo envs only."""
     from sb3_pg.envs import in_env_family
-    from tuning.search_space import algorithm_defaults
-    from tuning.warm_start import warm_start_configs
+    from sb3_pg.tuning.search_space import algorithm_defaults
+    from sb3_pg.tuning.warm_start import warm_start_configs
 
     assert "tianshou_a2c" not in warm_start_configs("pg_a2c", "Pendulum-v1")
     assert [
@@ -440,7 +438,7 @@ def test_pg_a2c_warm_starts_on_mujoco_include_tianshous_a2c_settings():
 def test_reinforce_warm_starts_include_what_rl_zoo_knows_about_the_env():
     """RL Zoo's A2C entry's discount, noise, clipping and advantage settings, not its optimiser's or A2C's own."""
     from sb3_pg import Reinforce
-    from tuning.warm_start import warm_start_configs
+    from sb3_pg.tuning.warm_start import warm_start_configs
 
     configs = warm_start_configs("reinforce", "Pendulum-v1")
     assert list(configs) == ["defaults", "zoo_configs", "rl_zoo_a2c.yml_shared"]
@@ -482,7 +480,7 @@ def test_no_entropy_bonus_is_a_point_of_the_search(algo):
 def test_rl_zoo_entries_with_sb3_defaults_are_points_of_the_search():
     """RL Zoo's MountainCar-v0 A2C entry keeps SB3's n_steps 5 and ent_coef 0.0: with both searched,
     its warm start replays it exactly; a trial stored before the n_steps choice existed had a power of two."""
-    from tuning.warm_start import warm_start_configs
+    from sb3_pg.tuning.warm_start import warm_start_configs
 
     space = SEARCH_SPACES["pg_a2c"]
     extra = ["n_steps", "ent_coef", "gae_lambda"]
@@ -507,7 +505,7 @@ def test_fixed_policy_kwargs_in_rl_zoo_spelling(tmp_path):
     assert _cli(tmp_path, "pg_a2c", 1, "--fixed", "policy_kwargs=dict(net_arch=[64])", "--no-warm-start") == 0
     study = optuna.load_study(study_name="pg_a2c-CartPole-v1", storage=open_storage(str(tmp_path / "study.log")))
     assert study.user_attrs["settings"]["fixed"] == {"policy_kwargs": {"net_arch": [64]}}
-    from tuning import report
+    from sb3_pg.tuning import report
 
     # The summary and trials.csv show what was searched, not the fixed policy_kwargs
     shown = report.hyperparameters(study, study.trials[0])
@@ -553,7 +551,7 @@ def test_enqueue_takes_constant_and_linear_learning_rates(algo, rate):
     """--enqueue learning_rate=<x>: RL Zoo makes a constant rate a ConstantSchedule, the search a float;
     both are the same point (it was refused as "not a point of the search")."""
     from sb3_pg.cli import build_parser
-    from tuning.warm_start import enqueued_params
+    from sb3_pg.tuning.warm_start import enqueued_params
 
     args = build_parser().parse_args(["tune", "--algo", algo, "--env", "CartPole-v1", "--enqueue", f"learning_rate={rate}"])
     (params,) = enqueued_params(algo, [dict(config) for config in args.enqueue], [], {})
@@ -564,7 +562,7 @@ def test_enqueue_takes_constant_and_linear_learning_rates(algo, rate):
 
 
 def test_summary_and_trials_csv_show_real_hyperparameters():
-    from tuning import report
+    from sb3_pg.tuning import report
 
     study = optuna.create_study(direction="maximize")
     study.set_user_attr("settings", {"algo": "pg_a2c", "fixed": {}, "extra_params": [], "n_timesteps": 100, "n_seeds": 1})
@@ -609,7 +607,7 @@ def test_vec_env_option_gives_dummy_vec_envs_trials(tmp_path):
 def test_only_the_worker_that_creates_a_study_enqueues_its_warm_starts(tmp_path):
     """Creation is atomic (a unique study name): of workers starting together, one alone creates the
     study and enqueues the warm starts; the others, even seeing it still empty, enqueue nothing."""
-    from tuning.study import load_or_create
+    from sb3_pg.tuning.study import load_or_create
 
     settings = TuneSettings(
         "reinforce", "CartPole-v1", n_timesteps=64, n_seeds=1, n_evaluations=1, eval_episodes=1, n_envs=1, seed=0
@@ -658,7 +656,7 @@ def test_confirmation_resumes_and_reuses_finished_runs(tmp_path):
 
 
 def test_a_candidate_that_diverges_on_a_held_out_seed_cannot_win(tmp_path, capsys):
-    from tuning.confirm import CANDIDATE, MEAN, SEED, conclude, open_confirmation
+    from sb3_pg.tuning.confirm import CANDIDATE, MEAN, SEED, conclude, open_confirmation
 
     study = optuna.create_study(storage=open_storage(str(tmp_path / "s.log")), study_name="s", direction="maximize")
     study.add_trial(optuna.trial.create_trial(value=1.0, user_attrs={"warm_start": "defaults"}))
@@ -680,8 +678,8 @@ def test_a_candidate_that_diverges_on_a_held_out_seed_cannot_win(tmp_path, capsy
 
 def test_a_helper_process_runs_the_confirmation_runs(tmp_path):
     """What each ``--n-workers`` helper runs, here in-process: it takes enqueued runs and finishes them."""
-    from tuning import confirm as held_out
-    from tuning.study import _helper, _Job
+    from sb3_pg.tuning import confirm as held_out
+    from sb3_pg.tuning.study import _helper, _Job
 
     assert _cli(tmp_path, "reinforce", 1) == 0
     storage = str(tmp_path / "study.log")
@@ -725,7 +723,7 @@ def test_journal_reads_retry_a_line_another_worker_is_still_writing(tmp_path, mo
 
     from optuna.storages.journal import JournalFileBackend
 
-    import tuning.storage
+    import sb3_pg.storage
 
     path = tmp_path / "study.log"
     study = optuna.create_study(storage=open_storage(str(path)), study_name="s")
@@ -741,7 +739,7 @@ def test_journal_reads_retry_a_line_another_worker_is_still_writing(tmp_path, mo
             yield log
 
     monkeypatch.setattr(JournalFileBackend, "read_logs", half_written_once)
-    monkeypatch.setattr(tuning.storage.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(sb3_pg.storage.time, "sleep", lambda seconds: None)
     reread = optuna.load_study(storage=open_storage(str(path)), study_name="s")
     assert [trial.value for trial in reread.trials] == [1.0, 2.0, 3.0]
 
@@ -783,7 +781,7 @@ def test_schedules_follow_the_whole_budget_across_evaluations(algo):
 
 
 def test_a_tie_of_held_out_iqm_goes_to_the_candidate_that_learns_sooner():
-    from tuning.confirm import Confirmation, winner
+    from sb3_pg.tuning.confirm import Confirmation, winner
 
     trial = optuna.trial.create_trial(value=1.0)
     slow = Confirmation(trial, "defaults", [500.0] * 4, [280.0] * 4, [], [])

@@ -12,7 +12,7 @@ import pytest
 from optuna.trial import TrialState
 from postgres import find_bin_dir, postgres_server
 
-from tuning.budget import SURPLUS
+from sb3_pg.storage import SURPLUS
 
 BIN_DIR = find_bin_dir()
 pytestmark = pytest.mark.skipif(BIN_DIR is None, reason="PostgreSQL is not installed (.ci/run installs it)")

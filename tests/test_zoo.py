@@ -7,19 +7,19 @@ from rl_zoo3 import hyperparams_opt
 from torch import nn
 
 from sb3_pg.cli import main
-from sb3_pg.zoo import (
-    OUR_ALGOS,
+from sb3_pg.configs import (
     ZooConfigError,
-    ZooExperimentManager,
     config_path,
     load_config,
     parse_policy_kwargs,
-    register,
     schedules_as_text,
     validate_entry,
-    validate_params,
 )
-from tuning import SEARCH_SPACES
+from sb3_pg.registry import ALGORITHMS
+from sb3_pg.tuning import SEARCH_SPACES
+from sb3_pg.zoo import ZooExperimentManager, register, validate_params
+
+OUR_ALGOS = {name: spec.algo for name, spec in ALGORITHMS.items()}
 
 ENTRIES = [(algo, env_id) for algo in OUR_ALGOS for env_id in load_config(config_path(algo))]
 REQUIRED_ENVS = ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1", "LunarLander-v3", "MountainCarContinuous-v0"]

@@ -3,7 +3,7 @@
 ``sb3-pg tune`` runs :func:`tuning.study.tune`; RL Zoo's ``-optimize`` uses the same search spaces.
 """
 
-from tuning.search_space import SEARCH_SPACES, Hyperparameter, SearchSpace
-from tuning.study import TuneSettings, tune
+from .search_space import SEARCH_SPACES, Hyperparameter, SearchSpace
+from .study import TuneSettings, tune
 
 __all__ = ["SEARCH_SPACES", "Hyperparameter", "SearchSpace", "TuneSettings", "tune"]

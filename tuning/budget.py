@@ -9,24 +9,15 @@ died does not hold a place: heartbeats (RDB) or a dead process id (same host) fa
 Optuna's ``RetryHeartbeatStaleTrialCallback`` enqueues the retry that takes its place.
 """
 
-import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import optuna
-from optuna.storages import RetryHeartbeatStaleTrialCallback, fail_stale_trials
+from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
-from tuning.storage import MAX_RETRY
-
-SURPLUS = "surplus"  # user attribute of a trial that was beyond the total when it started
-WORKER, WORKER_TRIAL = "worker", "worker_trial"  # user attributes: which process runs a trial
-
-
-class SurplusTrial(Exception):
-    """Raised by a trial that started after the study had all its trials."""
+from sb3_pg.storage import SURPLUS, SurplusTrial, record_worker, release_dead_workers_trials
 
 
 @dataclass(frozen=True)
@@ -53,54 +44,6 @@ def is_surplus(study: optuna.Study, number: int, n_trials: int) -> bool:
     """Whether trial ``number`` is beyond the first ``n_trials`` places (trial numbers are unique and ordered)."""
     held = places(study.get_trials(deepcopy=False))
     return sum(t.number < number for t in held.finished + held.active) >= n_trials
-
-
-def record_worker(trial: optuna.Trial) -> None:
-    """
-    Record this process as the trial's worker (``host:pid``), so that a later worker on this host can
-    retry the trial if the process dies. The trial number tells this record from the one a retried
-    trial inherits from the trial it copies.
-    """
-    trial.set_user_attr(WORKER, f"{socket.gethostname()}:{os.getpid()}")
-    trial.set_user_attr(WORKER_TRIAL, trial.number)
-
-
-def release_dead_workers_trials(study: optuna.Study) -> None:
-    """Fail, and queue again, the running trials whose worker died: RDB heartbeats, then dead process ids."""
-    fail_stale_trials(study)  # a no-op without heartbeats (the journal file)
-    fail_orphaned_trials(study)
-
-
-def fail_orphaned_trials(study: optuna.Study) -> None:
-    """
-    Fail and retry the running trials of dead processes on this host.
-
-    Heartbeats cover RDB storages; this covers the journal file, which has none. A trial records
-    its worker with :func:`record_worker` when it starts.
-    """
-    host = socket.gethostname()
-    retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker_host, _, pid = str(trial.user_attrs.get(WORKER, "")).rpartition(":")
-        if trial.user_attrs.get(WORKER_TRIAL) != trial.number:
-            continue  # not yet started by its worker: a retry still carries the record of the trial it copies
-        if worker_host != host or not pid.isdigit() or _is_alive(int(pid)):
-            continue
-        try:
-            if study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
-                retry(study, study._storage.get_trial(trial._trial_id))
-        except optuna.exceptions.UpdateFinishedTrialError:
-            pass  # another worker got there first
-
-
-def _is_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def run_worker(

@@ -27,9 +27,11 @@ from optuna.samplers import RandomSampler
 from optuna.trial import FixedTrial, FrozenTrial, TrialState
 from scipy.stats import trim_mean
 
-from tuning.budget import SURPLUS, SurplusTrial, places, run_worker
-from tuning.objective import TuningObjective
-from tuning.warm_start import ENQUEUED_PREFIX, WARM_START_ATTR
+from sb3_pg.storage import SURPLUS, SurplusTrial
+
+from .budget import places, run_worker
+from .objective import TuningObjective
+from .warm_start import ENQUEUED_PREFIX, WARM_START_ATTR
 
 SEED_OFFSET = 1_000  # held-out seeds start here, past the study's (and sb3-pg compare's 0 .. N-1)
 SUFFIX = ":confirmation"  # the confirmation study's name is the study's name and this

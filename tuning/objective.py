@@ -19,18 +19,16 @@ import numpy as np
 import optuna
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.vec_env import VecEnv, VecNormalize, sync_envs_normalization
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+from stable_baselines3.common.vec_env import VecEnv
 
-from sb3_pg.evaluation import evaluate_policy
-from sb3_pg.vec_envs import make_vec_env_of
-from tuning.search_space import SEARCH_SPACES
+from sb3_pg.experiment import evaluate, make_envs
+
+from .search_space import SEARCH_SPACES
 
 # Exceptions that bad hyperparameters raise while training (NaN logits make torch's distributions
 # raise ValueError; RL Zoo prunes on the same): the trial is pruned with the reason, the study goes on.
 DIVERGENCE_ERRORS = (ValueError, RuntimeError, AssertionError, FloatingPointError, ArithmeticError)
-
-EVAL_SEED_OFFSET = 10_000  # evaluation envs never share a seed with training envs
 
 
 def follow_whole_budget(model: BaseAlgorithm, total_timesteps: int) -> None:
@@ -89,11 +87,9 @@ class TuningObjective:
         try:
             models, eval_envs = [], []
             for seed in seeds:
-                env = make_vec_env_of(self.vec_env, self.env_id, self.n_envs, seed)
-                eval_env = make_vec_env(self.env_id, n_envs=1, seed=seed + EVAL_SEED_OFFSET)
-                if self.normalize:
-                    env = VecNormalize(env, gamma=kwargs.get("gamma", 0.99))
-                    eval_env = VecNormalize(eval_env, training=False, norm_reward=False)
+                normalize: dict[str, Any] | None = {} if self.normalize else None
+                gamma = kwargs.get("gamma", 0.99)
+                env, eval_env = make_envs(self.env_id, self.n_envs, seed, normalize, gamma, self.vec_env)
                 envs += [env, eval_env]
                 algo = SEARCH_SPACES[self.algo].algo
                 models.append(algo(algo.default_policy(), env, seed=seed, device="cpu", **kwargs))
@@ -107,7 +103,9 @@ class TuningObjective:
             for env in envs:
                 env.close()
 
-    def _train_and_evaluate(self, trial: optuna.Trial, models: Sequence[BaseAlgorithm], eval_envs: Sequence[VecEnv]) -> float:
+    def _train_and_evaluate(
+        self, trial: optuna.Trial, models: Sequence[OnPolicyAlgorithm], eval_envs: Sequence[VecEnv]
+    ) -> float:
         evaluations = np.zeros((len(models), self.n_evaluations))
         chunk = math.ceil(self.n_timesteps / self.n_evaluations)
         for model in models:
@@ -117,10 +115,7 @@ class TuningObjective:
                 model.learn(chunk, reset_num_timesteps=k == 0)
                 if not all(th.isfinite(p).all() for p in model.policy.parameters()):
                     raise FloatingPointError("training diverged: non-finite policy parameters")
-                if isinstance(eval_env, VecNormalize):
-                    sync_envs_normalization(model.get_env(), eval_env)  # type: ignore[arg-type]
-                mean_return, _ = evaluate_policy(model, eval_env, n_eval_episodes=self.eval_episodes, deterministic=True)
-                evaluations[i, k] = mean_return
+                evaluations[i, k] = evaluate(model, eval_env, self.eval_episodes)[0]
             trial.set_user_attr("timesteps", int(sum(model.num_timesteps for model in models)))
             trial.set_user_attr("evaluations", evaluations[:, : k + 1].round(3).tolist())
             score = float(evaluations[:, : k + 1].mean())

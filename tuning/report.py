@@ -11,8 +11,9 @@ import pandas as pd
 import yaml
 from optuna.trial import FrozenTrial, TrialState
 
-from sb3_pg.zoo import format_policy_kwargs, has_classes, parse_policy_kwargs, schedules_as_text
-from tuning.search_space import SEARCH_SPACES, algorithm_defaults
+from sb3_pg.configs import format_policy_kwargs, has_classes, parse_policy_kwargs, schedules_as_text
+
+from .search_space import SEARCH_SPACES, algorithm_defaults
 
 PLOTS = ("plot_optimization_history", "plot_param_importances", "plot_parallel_coordinate", "plot_intermediate_values")
 
@@ -107,18 +108,23 @@ def _cell(value: Any) -> Any:
     return str(value) if isinstance(value, list | tuple) else value
 
 
+# The plots of the trials' hyperparameters: drawn in the user's terms (user_named_study)
+PARAMETER_PLOTS = ("plot_param_importances", "plot_parallel_coordinate")
+
+
 def write_plots(study: optuna.Study, folder: Path) -> list[str]:
     """
-    Write Optuna's plots as HTML (interactive; the browser loads plotly.js from its CDN) and PNG.
+    Write Optuna's plots as HTML (interactive; the browser loads plotly.js from its CDN) and PNG, the
+    hyperparameters named as the user knows them (``gamma``, not the search's ``one_minus_gamma``).
 
     :return: one line per plot that could not be drawn (for example importances with one complete trial)
     """
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from optuna import visualization
     from optuna.visualization import matplotlib as visualization_mpl
 
     folder.mkdir(parents=True, exist_ok=True)
+    named = user_named_study(study)
     skipped = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -127,16 +133,85 @@ def write_plots(study: optuna.Study, folder: Path) -> list[str]:
         warnings.simplefilter("ignore", UserWarning)
         for name in PLOTS:
             short = name.removeprefix("plot_")
+            shown = named if name in PARAMETER_PLOTS else study
             try:
                 # plotly.js from its CDN: 8 KB a page instead of 4.8 MB of the same script in each
-                getattr(visualization, name)(study).write_html(folder / f"{short}.html", include_plotlyjs="cdn")
-                axes = getattr(visualization_mpl, name)(study)
-                figure = (axes.flat[0] if hasattr(axes, "flat") else axes).get_figure()
-                figure.savefig(folder / f"{short}.png", dpi=100, bbox_inches="tight")
-                plt.close(figure)
+                getattr(visualization, name)(shown).write_html(folder / f"{short}.html", include_plotlyjs="cdn")
+                _save_png(getattr(visualization_mpl, name)(shown), folder / f"{short}.png")
             except (ValueError, RuntimeError, ZeroDivisionError) as error:
                 skipped.append(f"{short}: {error}")
     return skipped
+
+
+def _save_png(axes: Any, path: Path) -> None:
+    """Save a matplotlib plot of Optuna's, its axis labels turned and spaced so that long names do not overlap."""
+    import matplotlib.pyplot as plt
+
+    first = axes.flat[0] if hasattr(axes, "flat") else axes
+    figure = first.get_figure()
+    n_labels = len(first.get_xticklabels())
+    if n_labels > 4:  # a parallel-coordinate plot: one axis per hyperparameter
+        figure.set_size_inches(max(figure.get_size_inches()[0], 1.3 * n_labels), figure.get_size_inches()[1])
+        plt.setp(first.get_xticklabels(), rotation=30, ha="right")
+    figure.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(figure)
+
+
+def user_named_study(study: optuna.Study) -> optuna.Study:
+    """
+    An in-memory copy of the study's complete and pruned trials with each trial's hyperparameters in the
+    user's terms (:func:`hyperparameters`): numbers as numbers (a linear schedule as its initial value,
+    with ``NAME schedule`` saying which), anything else as a category.
+    """
+    finished = [t for t in study.trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    rows = [(t, _plottable(hyperparameters(study, t))) for t in finished]
+    distributions = _distributions([params for _, params in rows])
+    named = optuna.create_study(direction=study.direction, study_name=study.study_name)
+    for trial, params in rows:
+        named.add_trial(
+            optuna.trial.create_trial(
+                params=params,
+                distributions={name: distributions[name] for name in params},
+                value=trial.value if trial.state == TrialState.COMPLETE else None,
+                state=trial.state,
+                intermediate_values=trial.intermediate_values,
+            )
+        )
+    return named
+
+
+def _plottable(hyperparameters: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in hyperparameters.items():
+        if isinstance(value, str) and value.startswith("lin_"):
+            out[name], out[f"{name} schedule"] = float(value.removeprefix("lin_")), "linear"
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            out[name] = float(value)
+            if name in ("learning_rate", "critic_learning_rate"):
+                out[f"{name} schedule"] = "constant"
+        else:
+            out[name] = str(value)
+    return out
+
+
+def _distributions(rows: list[dict[str, Any]]) -> dict[str, optuna.distributions.BaseDistribution]:
+    """One distribution per name: a float range (log-scaled over a wide positive range), or the categories seen."""
+    values: dict[str, list[Any]] = {}
+    for params in rows:
+        for name, value in params.items():
+            values.setdefault(name, []).append(value)
+    distributions: dict[str, optuna.distributions.BaseDistribution] = {}
+    for name, seen in values.items():
+        if all(isinstance(v, float) for v in seen):
+            low, high = min(seen), max(seen)
+            distributions[name] = optuna.distributions.FloatDistribution(low, high, log=low > 0 and high > 20 * low)
+        else:
+            distributions[name] = optuna.distributions.CategoricalDistribution(sorted({str(v) for v in seen}))
+    for params in rows:  # a name that is a number in one trial and a category in another is a category
+        for name, value in params.items():
+            if isinstance(distributions[name], optuna.distributions.CategoricalDistribution):
+                params[name] = str(value)
+    return distributions
 
 
 def steps_saved_by_pruning(study: optuna.Study) -> tuple[int, int]:

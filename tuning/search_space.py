@@ -18,11 +18,11 @@ from typing import Any
 
 import optuna
 from optuna.trial import BaseTrial, FixedTrial
-from rl_zoo3.utils import SimpleLinearSchedule, linear_schedule
 
 from sb3_pg.a2c import A2C
-from sb3_pg.maskable import MaskableA2C, MaskableReinforce
-from sb3_pg.recurrent import RecurrentA2C, RecurrentReinforce
+from sb3_pg.configs import LinearSchedule, linear_initial_value
+from sb3_pg.maskable.algorithms import MaskableMixin
+from sb3_pg.registry import ALGORITHMS, AlgoSpec
 from sb3_pg.reinforce import Reinforce
 
 Sample = Callable[[BaseTrial], dict[str, Any]]
@@ -228,15 +228,15 @@ def sample_lr_schedule(trial: BaseTrial) -> dict[str, Any]:
     # rate sampled just before; many of RL Zoo's entries use it, so their warm starts need it
     if _suggest_choice(trial, "lr_schedule", LR_SCHEDULES, before_it_existed="constant") == "constant":
         return {}
-    return {"learning_rate": linear_schedule(trial.params["learning_rate"])}
+    return {"learning_rate": LinearSchedule(trial.params["learning_rate"])}
 
 
 def lr_schedule_params(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
     """The inverse of :func:`sample_lr_schedule` with the learning rate's sampler: constant or
     RL Zoo's linear schedule, its initial value within the searched range."""
     value = kwargs["learning_rate"]
-    if isinstance(value, SimpleLinearSchedule):
-        initial = _float_in("learning_rate", *LEARNING_RATES, value.initial_value)
+    if linear_initial_value(value) is not None:
+        initial = _float_in("learning_rate", *LEARNING_RATES, linear_initial_value(value))
         return {"learning_rate": initial["learning_rate"], "lr_schedule": "linear"} if initial else None
     return {"lr_schedule": "constant"} if _float_in("learning_rate", *LEARNING_RATES, value) else None
 
@@ -562,16 +562,15 @@ def _discrete_only(space: SearchSpace) -> SearchSpace:
     return space
 
 
-# By RL Zoo name (sb3_pg.zoo.OUR_ALGOS); the maskable and recurrent algorithms search what their base
-# algorithm does (the maskable ones without the Gaussian policy's use_sde and log_std_init)
-SEARCH_SPACES: dict[str, SearchSpace] = {
-    "reinforce": reinforce_space(Reinforce),
-    "pg_a2c": a2c_space(A2C),
-    "maskable_reinforce": _discrete_only(reinforce_space(MaskableReinforce)),
-    "maskable_a2c": _discrete_only(a2c_space(MaskableA2C)),
-    "recurrent_reinforce": reinforce_space(RecurrentReinforce),
-    "recurrent_a2c": a2c_space(RecurrentA2C),
-}
+def space_for(spec: AlgoSpec) -> SearchSpace:
+    """An algorithm's search space, from its class: REINFORCE's or A2C's, without the Gaussian policy's
+    ``use_sde`` and ``log_std_init`` for the maskable ones (masks are for discrete actions)."""
+    space = reinforce_space(spec.algo) if spec.is_reinforce else a2c_space(spec.algo)  # type: ignore[arg-type]
+    return _discrete_only(space) if issubclass(spec.algo, MaskableMixin) else space
+
+
+# By RL Zoo name: one per algorithm of the registry
+SEARCH_SPACES: dict[str, SearchSpace] = {name: space_for(spec) for name, spec in ALGORITHMS.items()}
 
 
 def sample_zoo_params(algo: str) -> Callable[[optuna.Trial, int, int, dict], dict[str, Any]]:

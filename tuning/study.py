@@ -18,17 +18,19 @@ from optuna.pruners import BasePruner, MedianPruner, NopPruner, SuccessiveHalvin
 from optuna.samplers import BaseSampler, RandomSampler, TPESampler
 from tqdm.auto import tqdm
 
-from sb3_pg.cli_args import check_action_masks, check_env_id, configure_command_process
 from sb3_pg.common.output_paths import check_writable_folder
+from sb3_pg.common.process import configure_process
+from sb3_pg.configs import format_policy_kwargs, has_classes
+from sb3_pg.envs import check_action_masks, check_env_id
+from sb3_pg.storage import check_storage, is_rdb_url, open_storage, study_exists
 from sb3_pg.vec_envs import check_vec_env
-from sb3_pg.zoo import format_policy_kwargs, has_classes
-from tuning import confirm as held_out
-from tuning import report
-from tuning.budget import Places, places, run_worker
-from tuning.objective import TuningObjective
-from tuning.search_space import CONTINUOUS_ONLY, SEARCH_SPACES
-from tuning.storage import check_storage, is_rdb_url, open_storage, study_exists
-from tuning.warm_start import enqueue_warm_starts, enqueued_params
+
+from . import confirm as held_out
+from . import report
+from .budget import Places, places, run_worker
+from .objective import TuningObjective
+from .search_space import CONTINUOUS_ONLY, SEARCH_SPACES
+from .warm_start import WARM_START_ATTR, enqueue_warm_starts, enqueued_params
 
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "halving", "none")
@@ -232,6 +234,7 @@ def tune(
     if (warm_start and created) or user_params:
         known = warm_start and created
         enqueue_warm_starts(study, settings.algo, settings.env_id, settings.extra_params, settings.fixed, user_params, known)
+    say_if_only_warm_starts(study, n_trials)
     objective = TuningObjective(**asdict(settings))
     job = _Job(settings, storage, study_name, sampler, pruner, heartbeat_interval)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -272,16 +275,19 @@ class _Job:
 
 def _helper(job: _Job, worker: int, n_trials: int, confirmation_total: int | None) -> None:
     """A helper process: the study's trials, or (with ``confirmation_total``) the confirmation runs."""
-    configure_command_process()
+    configure_process()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study, _ = load_or_create(
         job.settings, job.storage, job.study_name, job.sampler, job.pruner, job.heartbeat_interval, worker=worker
     )
     objective = TuningObjective(**asdict(job.settings))
-    if confirmation_total is None:
-        run_worker(study, objective, n_trials)
-    else:
-        held_out.run_runs(study, objective, confirmation_total)
+    try:
+        if confirmation_total is None:
+            run_worker(study, objective, n_trials)
+        else:
+            held_out.run_runs(study, objective, confirmation_total)
+    except KeyboardInterrupt:  # Ctrl-C reaches every process of the command: the main one says what is kept
+        pass
 
 
 def _in_parallel(job: _Job, n_workers: int, n_trials: int, confirmation_total: int | None, work: Callable[[], None]) -> None:
@@ -298,6 +304,17 @@ def _in_parallel(job: _Job, n_workers: int, n_trials: int, confirmation_total: i
     for helper in helpers:
         if helper.exitcode != 0:  # its trial, if any, was retried here
             print(f"a helper worker exited with status {helper.exitcode}", file=sys.stderr)
+
+
+def say_if_only_warm_starts(study: optuna.Study, n_trials: int) -> None:
+    """Print a line when the study's total leaves no trial to the sampler: its trials are the known configurations."""
+    queued = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(WARM_START_ATTR) is not None]
+    if queued and len(queued) >= n_trials:
+        names = ", ".join(str(t.user_attrs[WARM_START_ATTR]) for t in queued)
+        print(
+            f"note: all {n_trials} trials are known configurations ({names}): the study samples no new one;"
+            f" give --n-trials above {len(queued)} to search"
+        )
 
 
 def write_outputs(study: optuna.Study, out: Path, storage: str) -> None:

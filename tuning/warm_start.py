@@ -23,13 +23,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import optuna
-from rl_zoo3.utils import linear_schedule
 
-from sb3_pg.compare.algos import run_config
+from sb3_pg.configs import LinearSchedule, with_schedules
 from sb3_pg.envs import in_env_family
+from sb3_pg.experiment import run_config
 from sb3_pg.reinforce import Reinforce
-from sb3_pg.zoo import ZooExperimentManager
-from tuning.search_space import SEARCH_SPACES, constant_value, is_set
+
+from .search_space import SEARCH_SPACES, constant_value, is_set
 
 WARM_START_ATTR = "warm_start"
 ENQUEUED_PREFIX = "enqueued-"  # the warm_start name of the Nth --enqueue configuration: enqueued-N
@@ -41,7 +41,7 @@ ENQUEUED_PREFIX = "enqueued-"  # the warm_start name of the Nth --enqueue config
 # mean's layer scaled by 0.01 (SB3's), log std initialised to -0.5; observations normalised and
 # returns scaled (``--normalize``). Its 16 envs are the study's ``--n-envs``.
 TIANSHOU_A2C_MUJOCO: dict[str, Any] = {
-    "learning_rate": linear_schedule(7e-4),
+    "learning_rate": LinearSchedule(7e-4),
     "n_steps": 5,
     "gae_lambda": 0.95,
     "ent_coef": 0.01,
@@ -130,7 +130,7 @@ def enqueued_params(
     searched = {key for h in space.active(extra, fixed) for key in h.keys}
     all_params = []
     for config in configs:
-        kwargs = ZooExperimentManager._preprocess_schedules(dict(config))
+        kwargs = with_schedules(dict(config))
         given = _flat(kwargs)
         for key in given:
             if is_set(fixed, key):  # what SearchSpace.active drops from the search

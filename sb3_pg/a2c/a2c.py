@@ -8,11 +8,11 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from torch.nn import functional as F
 
 from sb3_pg.a2c.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
+from sb3_pg.common.backend import in_training_threads
 from sb3_pg.common.buffers import CRITIC_TARGETS, CriticTargetMixin, PGDictRolloutBuffer, PGRolloutBuffer
 from sb3_pg.common.episode_buffer import DictEpisodicRolloutBuffer, EpisodicRolloutBuffer
-from sb3_pg.common.fast_optim import explained_variance
+from sb3_pg.common.fast_optim import FlatRMSprop, explained_variance
 from sb3_pg.common.on_policy import ActorCriticAlgorithm
-from sb3_pg.common.threads import one_torch_thread_for_small_cpu_networks
 from sb3_pg.common.validation import check_bool, check_buffer_kwargs, check_choice, check_positive, check_range
 
 SelfA2C = TypeVar("SelfA2C", bound="A2C")
@@ -161,7 +161,8 @@ class A2C(ActorCriticAlgorithm):
         # Update optimizer inside the policy if we want to use RMSProp
         # (original implementation) rather than Adam
         if use_rms_prop and "optimizer_class" not in self.policy_kwargs:
-            self.policy_kwargs["optimizer_class"] = th.optim.RMSprop
+            # SB3's RMSprop, stepped on flat buffers: the same update to the bit (sb3_pg.common.fast_optim)
+            self.policy_kwargs["optimizer_class"] = FlatRMSprop
             self.policy_kwargs["optimizer_kwargs"] = dict(alpha=0.99, eps=rms_prop_eps, weight_decay=0)
 
         if _init_setup_model:
@@ -220,7 +221,7 @@ class A2C(ActorCriticAlgorithm):
         super()._setup_model()
         self._setup_optimizers(self.critic_learning_rate)
 
-    @one_torch_thread_for_small_cpu_networks
+    @in_training_threads
     def train(self) -> None:
         """
         Update policy using the currently gathered rollout buffer (one gradient step over the whole

@@ -1,52 +1,38 @@
-"""Gradient clipping, RMSprop steps and diagnostics without their per-call Python overhead.
+"""RMSprop steps, gradient clipping and diagnostics without their per-call Python overhead.
 
-For the small networks of A2C, ``clip_grad_norm_`` and ``RMSprop.step`` spend most of their time in
-Python bookkeeping (grouping tensors by device and dtype, checking options, hooks, profiler
-records), and a multi-tensor ("foreach") update still runs each operation once per parameter.
-The functions here run the same elementwise torch operations in the same order (RMSprop's once, on
-flat buffers: see :class:`_FlatGroup`), so parameters and optimizer state come out identical to
-the bit (``tests/test_fast_optim.py`` and the parity tests check it). Anything outside the plain
-case falls back to torch's own code.
+For the small networks of A2C, ``RMSprop.step`` spends most of its time in Python bookkeeping
+(grouping tensors by device and dtype, checking options), and even a multi-tensor ("foreach") update
+runs each operation once per parameter. :class:`FlatRMSprop` is a ``torch.optim.RMSprop`` whose plain
+groups keep their parameters, square averages and step counts as views of flat buffers, so that an
+update is a few whole-buffer operations: the same elementwise operations in the same order as
+torch's, so parameters and state come out identical to the bit (``tests/test_fast_optim.py`` and the
+parity tests check it). A2C passes it where SB3 passes ``RMSprop`` (``policy_kwargs["optimizer_class"]``);
+anything outside the plain case takes torch's own step.
 """
 
-import weakref
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import torch as th
-from torch.optim.optimizer import _get_scalar_dtype, _global_optimizer_post_hooks, _global_optimizer_pre_hooks
 
-_ONE = th.tensor(1.0)
 _ALIGN = 16  # float32 elements in 64 bytes
-# Steps taken through flat buffers: they update parameters without bumping the parameters' own
-# version counters (``Tensor._version``), so whoever watches those watches this too
-_flat_steps = 0
-
-
-def flat_step_count() -> int:
-    """:return: how many optimizer steps have updated parameters through flat buffers so far"""
-    return _flat_steps
 
 
 @th.no_grad()
 def clip_grad_norm(parameters: Iterable[th.nn.Parameter], max_norm: float) -> None:
-    """``th.nn.utils.clip_grad_norm_(parameters, max_norm)`` for dense float32 gradients on the CPU."""
-    grads = [p.grad for p in parameters if p.grad is not None]
-    if not grads:
+    """
+    ``th.nn.utils.clip_grad_norm_(parameters, max_norm)``, with the same total norm and the same scaling
+    (torch's ``get_total_norm`` and ``clip_grads_with_norm_``), skipping the scaling where it is by 1.
+    """
+    with_grads = [p for p in parameters if p.grad is not None]
+    if not with_grads:
         return
-    if not all(g.is_cpu and g.dtype is th.float32 and not g.is_sparse for g in grads):
-        th.nn.utils.clip_grad_norm_(grads, max_norm)
-        return
-    # torch's foreach path: per-tensor norms, then the norm of those
-    total_norm = th.linalg.vector_norm(th.stack(th._foreach_norm(grads, 2.0)), 2.0)
-    # clamp(max_norm / (total_norm + 1e-6), max=1.0), in float32 as torch computes it (``x / tensor``
-    # is ``tensor.reciprocal() * x``), without three tensor operations
+    total_norm = th.nn.utils.get_total_norm([p.grad for p in with_grads], 2.0, foreach=True)  # type: ignore[misc]
+    # clamp(max_norm / (total_norm + 1e-6), max=1.0) in float32, as torch computes it: 1 changes nothing
     total = np.float32(total_norm.item())
-    coefficient = np.minimum(np.float32(1.0) / (total + np.float32(1e-6)) * np.float32(max_norm), np.float32(1.0))
-    if coefficient != 1.0:  # scaling by 1 changes nothing (a NaN coefficient is applied, as torch does)
-        # by a float32 tensor, as torch does (and a Python scalar takes a slower path)
-        th._foreach_mul_(grads, th.tensor(coefficient))
+    if not np.float32(1.0) / (total + np.float32(1e-6)) * np.float32(max_norm) >= 1.0:  # NaN scales too, as in torch
+        th.nn.utils.clip_grads_with_norm_(with_grads, max_norm, total_norm, foreach=True)
 
 
 def zero_grad(optimizer: th.optim.Optimizer) -> None:
@@ -68,25 +54,9 @@ def explained_variance(y_pred: np.ndarray, y_true: np.ndarray) -> float:
     return np.nan if var_y == 0 else float(1 - variance(y_true - y_pred) / var_y)
 
 
-def _plain_rmsprop(optimizer: th.optim.Optimizer) -> bool:
-    """Whether ``optimizer`` is an RMSprop without momentum, centering, weight decay or hooks, with
-    float32 parameters on the CPU."""
-    if type(optimizer) is not th.optim.RMSprop or optimizer._optimizer_step_pre_hooks or optimizer._optimizer_step_post_hooks:
-        return False
-    if _global_optimizer_pre_hooks or _global_optimizer_post_hooks:
-        return False
-    return all(
-        group["momentum"] == 0
-        and not group["centered"]
-        and group["weight_decay"] == 0
-        and not group["maximize"]
-        and not group["differentiable"]
-        and not group["capturable"]
-        and group["foreach"] is not False
-        and not isinstance(group["lr"], th.Tensor)
-        and all(p.is_cpu and p.dtype is th.float32 for p in group["params"])
-        for group in optimizer.param_groups
-    )
+def _scalar_dtype() -> th.dtype:
+    """The dtype torch's optimizers keep their ``step`` counts in."""
+    return th.float64 if th.get_default_dtype() == th.float64 else th.float32
 
 
 class _FlatGroup:
@@ -133,83 +103,70 @@ class _FlatGroup:
             and [p.data_ptr() for p in params] == self.pointers
         )
 
+    @th.no_grad()
     def step(self, grads: list[th.Tensor], alpha: float, eps: float, lr: float) -> None:
-        global _flat_steps
-        _flat_steps += 1
         self.steps.add_(1.0)
         flat_grad = self.flat_grad
-        th._foreach_copy_(self.grad_views, grads)
+        for view, grad in zip(self.grad_views, grads, strict=True):
+            view.copy_(grad)
         self.square_avg.mul_(alpha).addcmul_(flat_grad, flat_grad, value=1 - alpha)
         avg = th.sqrt(self.square_avg, out=self.avg).add_(eps)
         self.flat.addcdiv_(flat_grad, avg, value=-lr)
 
 
-def _init_states(params: list[th.nn.Parameter], states: list[dict[str, Any]]) -> None:
-    """RMSprop's initial state (``RMSprop._init_group``) for the parameters that have none yet."""
-    for p, state in zip(params, states, strict=True):
-        if not state:
-            state["step"] = th.zeros((), dtype=_get_scalar_dtype())
-            state["square_avg"] = th.zeros_like(p, memory_format=th.preserve_format)
-
-
-_FLAT_GROUPS: "weakref.WeakKeyDictionary[th.optim.Optimizer, dict[int, _FlatGroup]]" = weakref.WeakKeyDictionary()
-
-
-def _flat_group(optimizer: th.optim.Optimizer, index: int, params: list[th.nn.Parameter]) -> _FlatGroup | None:
+class FlatRMSprop(th.optim.RMSprop):
     """
-    The flat buffers of a parameter group whose every parameter has a dense, contiguous gradient
-    (built, or built again, when needed); None where the group does not qualify.
+    ``torch.optim.RMSprop`` whose plain parameter groups (no momentum, centering, weight decay or
+    ``maximize``; dense float32 CPU parameters with contiguous gradients) take their step on flat
+    buffers (:class:`_FlatGroup`): the same update, to the bit, in a few operations per group. Any other
+    group takes torch's own step. The parameters of a flat group become views of its buffer (``p.data``);
+    loading a state dict or replacing ``p.data`` is seen, and the buffers are built again.
+
+    Takes ``torch.optim.RMSprop``'s arguments.
     """
-    groups = _FLAT_GROUPS.setdefault(optimizer, {})
-    group = groups.get(index)
-    states = [optimizer.state[p] for p in params]
-    if group is not None and group.intact(params, states):
+
+    def __init__(self, params: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(params, *args, **kwargs)
+        self._flat_groups: dict[int, _FlatGroup] = {}
+
+    def _plain(self, group: dict[str, Any]) -> bool:
+        return (
+            group["momentum"] == 0
+            and not group["centered"]
+            and group["weight_decay"] == 0
+            and not group["maximize"]
+            and not group["differentiable"]
+            and not group["capturable"]
+            and group["foreach"] is not False
+            and not isinstance(group["lr"], th.Tensor)
+            and all(p.is_cpu and p.dtype is th.float32 for p in group["params"])
+        )
+
+    def _flat_group(self, index: int, params: list[th.nn.Parameter]) -> _FlatGroup | None:
+        """The flat buffers of a group whose every parameter has a dense, contiguous gradient (built, or
+        built again, when needed); None where the group does not qualify."""
+        if any(p.grad is None or p.grad.is_sparse or not p.grad.is_contiguous() or not p.is_contiguous() for p in params):
+            return None
+        states = [self.state[p] for p in params]
+        group = self._flat_groups.get(index)
+        if group is not None and group.intact(params, states):
+            return group
+        for p, state in zip(params, states, strict=True):
+            if not state:  # RMSprop's initial state (RMSprop._init_group)
+                state["step"] = th.zeros((), dtype=_scalar_dtype())
+                state["square_avg"] = th.zeros_like(p, memory_format=th.preserve_format)
+        with th.no_grad():
+            group = self._flat_groups[index] = _FlatGroup(params, states)
         return group
-    if not all(p.is_contiguous() and p.grad.is_contiguous() for p in params):  # type: ignore[union-attr]
+
+    def step(self, closure: Any = None) -> Any:
+        """One RMSprop step: on the flat buffers where every group allows it, else torch's own."""
+        if closure is not None:
+            return super().step(closure)
+        flats = [self._flat_group(i, g["params"]) if self._plain(g) else None for i, g in enumerate(self.param_groups)]
+        if any(flat is None for flat in flats):
+            return super().step()
+        for group, flat in zip(self.param_groups, flats, strict=True):
+            assert flat is not None
+            flat.step([p.grad for p in group["params"]], group["alpha"], group["eps"], group["lr"])
         return None
-    _init_states(params, states)
-    with th.no_grad():
-        group = groups[index] = _FlatGroup(params, states)
-    return group
-
-
-def optimizer_step(optimizer: th.optim.Optimizer) -> None:
-    """
-    ``optimizer.step()``; for a plain RMSprop, torch's RMSprop update on flat buffers (see
-    :class:`_FlatGroup`). The flat buffers do not require gradients, so no ``no_grad`` is needed there.
-    """
-    if not _plain_rmsprop(optimizer):
-        optimizer.step()
-        return
-    for index, group in enumerate(optimizer.param_groups):
-        params = group["params"]
-        grads = [p.grad for p in params]
-        if any(grad is None or grad.is_sparse for grad in grads):
-            _partial_step(optimizer, group)
-            continue
-        flat = _flat_group(optimizer, index, params)
-        if flat is None:
-            _partial_step(optimizer, group)
-            continue
-        flat.step(grads, group["alpha"], group["eps"], group["lr"])
-
-
-@th.no_grad()
-def _partial_step(optimizer: th.optim.Optimizer, group: dict[str, Any]) -> None:
-    """torch's ``_multi_tensor_rmsprop`` (plain case) on the parameters that have a gradient."""
-    params = [p for p in group["params"] if p.grad is not None]
-    if not params:
-        return
-    if any(p.grad.is_sparse for p in params):
-        raise RuntimeError("RMSprop does not support sparse gradients")
-    grads = [p.grad for p in params]
-    states = [optimizer.state[p] for p in params]
-    _init_states(params, states)
-    alpha, eps, lr = group["alpha"], group["eps"], group["lr"]
-    th._foreach_add_([state["step"] for state in states], _ONE, alpha=1.0)
-    square_avgs = [state["square_avg"] for state in states]
-    th._foreach_mul_(square_avgs, alpha)
-    th._foreach_addcmul_(square_avgs, grads, grads, value=1 - alpha)
-    avg = th._foreach_sqrt(square_avgs)
-    th._foreach_add_(avg, eps)
-    th._foreach_addcdiv_(params, grads, avg, value=-lr)

@@ -6,12 +6,9 @@ arithmetic. :class:`NumpyActor` runs the same network in a few NumPy calls inste
 bias is folded into its weight matrix (a column of ones is appended to the layer's input), and
 where the actor and the critic have the same depth and activations their layers are fused into
 one block-diagonal layer, so that one step of both networks is one matrix product per layer. The
-copied weights are refreshed from the policy before a step whenever a parameter changed in place
-(its version counter moved, or an optimizer stepped through :mod:`~sb3_pg.common.fast_optim`'s flat
-buffers), and taken again whatever happened to them (new memory, edits through ``param.data`` that
-move no version counter) after user code may have run: at the start of each rollout (after the
-callbacks' ``on_rollout_start``) and after each step of a user's callback. So every change is seen
-before the next action.
+copied weights are taken again whenever the parameters may have changed: at the start of each rollout
+(after the callbacks' ``on_rollout_start``; training happens between rollouts) and after each step of a
+user's callback. So every change is seen before the next action.
 
 The numbers agree with the torch forward pass to float32 rounding, and actions follow the policy's
 distribution (the sampling tests check it), but the random stream is NumPy's, not torch's: a run
@@ -32,7 +29,6 @@ import torch as th
 from torch import nn
 
 from sb3_pg.common.fast_forward import FastForward
-from sb3_pg.common.fast_optim import flat_step_count
 
 _LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
 # In-place activations
@@ -158,10 +154,7 @@ class NumpyActor:
         self.rng = rng
         self.categorical = fast.categorical
         self._parameters = list(fast.policy.parameters())
-        # What the copies were taken from: the flat-step count, the parameters' versions and memory
-        self._steps = -1
-        self._versions: list[int] = []
-        self._pointers: list[int] = []
+        self._pointers: list[int] = []  # the parameters' memory the views were taken from
         same_shape = len(policy_stages) == len(value_stages) and all(
             p[1] is v[1] for p, v in zip(policy_stages, value_stages, strict=False)
         )
@@ -174,7 +167,7 @@ class NumpyActor:
             self._action_columns, self._value_columns = self._policy_network.outputs[0], self._value_network.outputs[0]
         self._row_indices = np.arange(0)
         self.log_std = np.zeros(0, dtype=np.float32)
-        self.refresh(force=True)
+        self.refresh()
 
     @staticmethod
     def build(fast: FastForward | None, rng: np.random.Generator) -> "NumpyActor | None":
@@ -189,24 +182,19 @@ class NumpyActor:
             return None
         return NumpyActor(fast, rng, policy_stages, value_stages)
 
-    def refresh(self, force: bool = False) -> None:
+    def refresh(self) -> None:
         """
-        Copy the parameters in again if any changed in place since the last copy (their version
-        counters, or the flat optimizer's step count). ``force``: whatever happened to them, as after
-        user code: views taken again where a parameter's memory moved (``param.data = ...``,
-        ``vector_to_parameters``), and a copy even if no version moved (an edit through ``param.data``).
+        Copy the parameters in again, whatever happened to them: views taken again where a parameter's
+        memory moved (``param.data = ...``, ``vector_to_parameters``, the flat optimizer's buffers), and a
+        copy of their values (optimizer steps, edits through ``param.data`` that move no version counter).
+        The algorithm calls it whenever they may have changed: at the start of each rollout (training
+        happens between rollouts) and after each step of a user's callback.
         """
-        if force:
-            pointers = [p.data_ptr() for p in self._parameters]
-            if pointers != self._pointers:
-                self._pointers = pointers
-                self._policy_network.take_views()
-                self._value_network.take_views()
-            self._versions = []  # copy them in
-        steps, versions = flat_step_count(), [p._version for p in self._parameters]
-        if steps == self._steps and versions == self._versions:
-            return
-        self._steps, self._versions = steps, versions
+        pointers = [p.data_ptr() for p in self._parameters]
+        if pointers != self._pointers:
+            self._pointers = pointers
+            self._policy_network.take_views()
+            self._value_network.take_views()
         self._policy_network.refresh()
         if self._value_network is not self._policy_network:
             self._value_network.refresh()
@@ -236,7 +224,6 @@ class NumpyActor:
         :return: (actions, values of shape (n, 1), log-probabilities of shape (n,)), values and
             log-probabilities as (zero-copy) tensors, as the rollout buffer takes them
         """
-        self.refresh()
         features = self._features(observations)
         out = self._policy_network(features)
         value_out = out if self._value_network is self._policy_network else self._value_network(features)
@@ -263,5 +250,4 @@ class NumpyActor:
 
     def predict_values(self, observations: np.ndarray) -> th.Tensor:
         """``V(s)`` of a batch of observations, shape (n, 1)."""
-        self.refresh()
         return th.from_numpy(self._value_network(self._features(observations))[:, self._value_columns])

@@ -10,18 +10,17 @@ from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallback, ProgressBarCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
-from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.save_util import load_from_zip_file
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.common.utils import FloatSchedule, obs_as_tensor, update_learning_rate
 from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
+from sb3_pg.common.backend import Backend
 from sb3_pg.common.critic import ParameterSplit
 from sb3_pg.common.fast_forward import FastForward
-from sb3_pg.common.fast_optim import clip_grad_norm, optimizer_step, zero_grad
+from sb3_pg.common.fast_optim import clip_grad_norm, zero_grad
 from sb3_pg.common.numpy_actor import NumpyActor
-from sb3_pg.common.threads import one_blas_thread_for_the_numpy_actor
 from sb3_pg.common.validation import (
     check_bool,
     check_choice,
@@ -68,8 +67,9 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
     exact_rollouts: bool = False
     # The rollout buffers used by default: for flat observations, for Dict observations
     default_rollout_buffers: ClassVar[tuple[type[RolloutBuffer], type[RolloutBuffer]]]
-    # The policy the fast paths below were built for, its fast forward pass and its NumPy actor
-    _fast: tuple[ActorCriticPolicy, bool, FastForward | None, NumpyActor | None] | None = None
+    # Whether the fast forward pass and the NumPy actor may serve the policy (not with masks or LSTM states)
+    fast_paths_supported: ClassVar[bool] = True
+    _speed: Backend | None = None  # the speed layer of the policy held now (_backend)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # SB3 uses these in its __init__ (or in learn) before any check of ours could run
@@ -191,7 +191,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         loss.backward()
         if self.max_grad_norm is not None:
             clip_grad_norm(params, self.max_grad_norm)
-        optimizer_step(optimizer)
+        optimizer.step()
 
     def _train_critic(self, rollout_data: Any) -> list[float]:
         """
@@ -234,7 +234,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
 
     def _excluded_save_params(self) -> list[str]:
         # Rebuilt from the policy by _setup_model and on first use
-        return [*super()._excluded_save_params(), "_split", "_fast"]
+        return [*super()._excluded_save_params(), "_split", "_speed"]
 
     def _update_info_buffer(self, infos: list[dict[str, Any]], dones: np.ndarray | None = None) -> None:
         """SB3's, over the envs whose info holds anything (SB3 reads only an info's ``episode`` and
@@ -254,35 +254,27 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         """SB3's ``set_random_seed``, which also reseeds the NumPy actor's generator: it is drawn again
         from torch's generator (just seeded) when next needed, so the same seed gives the same actions."""
         super().set_random_seed(seed)
-        self._fast = None
+        self._speed = None
 
-    def _fast_paths(self) -> tuple[ActorCriticPolicy, FastForward | None, NumpyActor | None]:
-        # Built again when the user replaces the policy or sets exact_rollouts after construction
-        if self._fast is None or self._fast[0] is not self.policy or self._fast[1] != self.exact_rollouts:
+    def _backend(self) -> Backend:
+        """The speed layer for the policy held now and ``exact_rollouts`` as it is now (built again when
+        the user replaces the policy or sets ``exact_rollouts`` after construction)."""
+        if self._speed is None or not self._speed.serves(self.policy, self.exact_rollouts):
             check_bool("exact_rollouts", self.exact_rollouts)
-            fast = FastForward.build(self.policy)
-            actor = None
+            rng = None
             if not self.exact_rollouts:
                 # Seeded from torch's generator, which set_random_seed seeds: runs stay reproducible
                 rng = np.random.default_rng(int(th.randint(0, 2**62, (1,)).item()))
-                actor = NumpyActor.build(fast, rng)
-            self._fast = (self.policy, self.exact_rollouts, fast, actor)
-        return self._fast[0], self._fast[2], self._fast[3]
+            self._speed = Backend(self.policy, self.exact_rollouts, rng, fast_paths=self.fast_paths_supported)
+        return self._speed
 
     def _fast_forward(self) -> FastForward | None:
         """The fast forward pass for the current policy, or None where SB3's standard path is needed."""
-        return self._fast_paths()[1]
+        return self._backend().forward
 
     def _numpy_actor(self) -> NumpyActor | None:
         """The NumPy rollout actor for the current policy, or None (``exact_rollouts``, or not supported)."""
-        return self._fast_paths()[2]
-
-    def _small_cpu_networks(self) -> bool:
-        """Whether the policy runs on the CPU with no convolution (see
-        :func:`~sb3_pg.common.threads.one_torch_thread_for_small_cpu_networks`)."""
-        # Once per update: a walk over a few modules, cheaper than keeping it in step with the policy
-        convolutions = (th.nn.Conv1d, th.nn.Conv2d, th.nn.Conv3d)
-        return self.device.type == "cpu" and not any(isinstance(m, convolutions) for m in self.policy.modules())
+        return self._backend().actor
 
     def _set_training_mode(self, mode: bool) -> None:
         # Module.train() walks every submodule: skip it where the mode changes nothing
@@ -314,7 +306,8 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
 
         :return: (actions, values, log-probabilities)
         """
-        _, fast, actor = self._fast_paths()
+        backend = self._backend()
+        fast, actor = backend.forward, backend.actor
         if actor is not None:
             return actor.act(observations)
         if fast is not None:
@@ -359,7 +352,6 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         """
         return loss if self.ent_coef == 0 else loss + self.ent_coef * entropy_loss
 
-    @one_blas_thread_for_the_numpy_actor
     def collect_rollouts(
         self,
         env: VecEnv,
@@ -382,8 +374,15 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
             collected, False if callback terminated rollout prematurely.
 
         With the NumPy actor, NumPy's BLAS runs on one thread during the rollout (callbacks called
-        from it included), and the user's setting is put back after it (:mod:`sb3_pg.common.threads`).
+        from it included), and the user's setting is put back after it (:meth:`Backend.rollout_threads`).
         """
+        with self._backend().rollout_threads():
+            return self._collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)
+
+    def _collect_rollouts(
+        self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer, n_rollout_steps: int
+    ) -> bool:
+        """:meth:`collect_rollouts`' loop, within its thread limits."""
         assert self._last_obs is not None, "No previous observation was provided"
         # Switch to eval mode (this affects batch norm / dropout)
         self._set_training_mode(False)
@@ -400,7 +399,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         actor = self._numpy_actor()
         user_callback = runs_user_code(callback)
         if actor is not None:
-            actor.refresh(force=True)
+            actor.refresh()
 
         # A rollout may take no step (REINFORCE's batch may be complete already)
         new_obs: Any = self._last_obs
@@ -420,7 +419,7 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
             # and a later learn(reset_num_timesteps=False) goes on from its observation (SB3 drops it)
             continue_training = callback.on_step()
             if actor is not None and user_callback:
-                actor.refresh(force=True)
+                actor.refresh()
 
             self._update_info_buffer(infos, dones)
             n_steps += 1

@@ -11,10 +11,10 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from sb3_pg.compare.algos import budget, run_config
+from sb3_pg.compare.algos import run_config
 from sb3_pg.compare.runner import train_and_evaluate
-from tuning.budget import SURPLUS, SurplusTrial, record_worker, release_dead_workers_trials
-from tuning.storage import open_storage
+from sb3_pg.experiment import budget
+from sb3_pg.storage import SURPLUS, SurplusTrial, open_storage, record_worker, release_dead_workers_trials
 
 
 @dataclass(frozen=True)

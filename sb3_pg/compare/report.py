@@ -13,8 +13,10 @@ import numpy as np
 from optuna.trial import FrozenTrial, TrialState
 
 from sb3_pg.compare import stats
-from sb3_pg.compare.algos import BASELINE, budget, run_config
+from sb3_pg.compare.algos import BASELINE, run_config
 from sb3_pg.compare.queue import CompareSettings, run_of
+from sb3_pg.experiment import budget
+from sb3_pg.registry import PEERS
 
 CURVE_POINTS = 50  # evaluation steps on the common grid of a learning-curve figure
 # RL Zoo's published A2C scores (its benchmark.md: one trained agent per env, deterministic
@@ -110,40 +112,37 @@ def auc_heading(env_id: str) -> str:
     return "AUC (mean return over training, not normalised) IQM [95% CI]"
 
 
+def peers_in(algos: list[str]) -> dict[str, str]:
+    """Each of our algorithms in ``algos`` whose peer from another library is there too: {ours: peer}."""
+    return {peer.peer_of: name for name, peer in PEERS.items() if peer.peer_of in algos and name in algos}
+
+
 def env_table(env_id: str, algos: list[str], runs: list[Run]) -> list[str]:
     """Markdown rows for one env: one per algorithm, then RL Zoo's published A2C score if there is one."""
     target = stats.threshold(env_id)
+    peers = peers_in(algos)
+    peer_heading = " P(better than its Tianshou peer) |" if peers else ""
     lines = [
         f"### {env_id}" + (f" (threshold {target:g})" if target is not None else " (no threshold)"),
         "",
         "| algorithm | runs | trained steps | final return IQM [95% CI] | mean ± std | best seed mean"
-        f" | {auc_heading(env_id)} | median steps to threshold | steps/s | P(better than sb3_a2c) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        f" | {auc_heading(env_id)} | median steps to threshold | steps/s | P(better than sb3_a2c) |{peer_heading}",
+        "|---|---|---|---|---|---|---|---|---|---|" + ("---|" if peers else ""),
     ]
     complete = {algo: [r for r in runs if r.algo == algo and r.state == "complete"] for algo in algos}
-    baseline = np.array([r.final for r in complete.get(BASELINE, [])])
+    finals_of = {algo: np.array([r.final for r in done]) for algo, done in complete.items()}
     for algo in algos:
-        done, failed = complete[algo], [r for r in runs if r.algo == algo and r.state == "failed"]
-        count = f"{len(done)}" + (f" ({len(failed)} failed)" if failed else "")
-        if not done:
-            lines.append(f"| {algo} | {count} |" + " - |" * 8)
+        failed = [r for r in runs if r.algo == algo and r.state == "failed"]
+        count = f"{len(complete[algo])}" + (f" ({len(failed)} failed)" if failed else "")
+        if not complete[algo]:
+            lines.append(f"| {algo} | {count} |" + " - |" * (9 if peers else 8))
             continue
-        finals = np.array([r.final for r in done])
-        interval = stats.iqm_interval(finals)
-        area = stats.iqm_interval(np.array([r.area for r in done]))
-        trained = [r.timesteps or r.steps[-1] for r in done]
-        to_threshold = float(np.median([stats.steps_to_threshold(r.steps, r.returns, target) for r in done]))
-        reach = "n/a" if target is None else _steps(to_threshold, max(trained))
-        speed = float(np.median([r.steps_per_second for r in done]))
-        improvement = "-"
-        if algo != BASELINE and len(baseline):
-            improvement = f"{stats.probability_of_improvement(finals, baseline):.2f}"
-        lines.append(
-            f"| {algo} | {count} | {_trained(trained)} | {interval.value:.1f} [{interval.low:.1f}, {interval.high:.1f}] |"
-            f" {finals.mean():.1f} ± {finals.std():.1f} | {best_seed_mean(done):.1f} |"
-            f" {area.value:.2f} [{area.low:.2f}, {area.high:.2f}] |"
-            f" {reach} | {speed:,.0f} | {improvement} |"
-        )
+        row = _algo_row(algo, count, complete[algo], target)
+        row += f" {_improvement(finals_of[algo], finals_of.get(BASELINE), algo != BASELINE)} |"
+        if peers:
+            peer = peers.get(algo)
+            row += f" {_improvement(finals_of[algo], finals_of.get(peer) if peer else None, peer is not None)} |"
+        lines.append(row)
     if env_id in PUBLISHED_RL_ZOO_A2C:
         score, version = PUBLISHED_RL_ZOO_A2C[env_id]
         lines += ["", f"RL Zoo's published A2C score{version}: {score} (one agent; ± over evaluation episodes)."]
@@ -155,6 +154,29 @@ def env_table(env_id: str, algos: list[str], runs: list[Run]) -> list[str]:
             f" at 1M steps, REINFORCE {reinforce:.1f} at 3M; compare with the best seed mean column.",
         ]
     return [*lines, ""]
+
+
+def _algo_row(algo: str, count: str, done: list[Run], target: float | None) -> str:
+    """One algorithm's row of an env's table, up to its speed."""
+    finals = np.array([r.final for r in done])
+    interval = stats.iqm_interval(finals)
+    area = stats.iqm_interval(np.array([r.area for r in done]))
+    trained = [r.timesteps or r.steps[-1] for r in done]
+    to_threshold = float(np.median([stats.steps_to_threshold(r.steps, r.returns, target) for r in done]))
+    reach = "n/a" if target is None else _steps(to_threshold, max(trained))
+    speed = float(np.median([r.steps_per_second for r in done]))
+    return (
+        f"| {algo} | {count} | {_trained(trained)} | {interval.value:.1f} [{interval.low:.1f}, {interval.high:.1f}] |"
+        f" {finals.mean():.1f} ± {finals.std():.1f} | {best_seed_mean(done):.1f} |"
+        f" {area.value:.2f} [{area.low:.2f}, {area.high:.2f}] | {reach} | {speed:,.0f} |"
+    )
+
+
+def _improvement(finals: np.ndarray, other: np.ndarray | None, wanted: bool) -> str:
+    """rliable's probability that a run of ``finals`` ends above one of ``other``, or "-"."""
+    if not wanted or other is None or not len(other):
+        return "-"
+    return f"{stats.probability_of_improvement(finals, other):.2f}"
 
 
 def _trained(steps: list[int]) -> str:
@@ -206,15 +228,20 @@ def curve_figure(env_id: str, algos: list[str], runs: list[Run], path: Path) -> 
 
     figure, axes = plt.subplots(figsize=(6.4, 4.2))
     for algo in algos:
-        done = [r for r in runs if r.algo == algo and r.state == "complete" and len(r.steps) > 1]
+        done = [r for r in runs if r.algo == algo and r.state == "complete" and r.steps]
         if not done:
             continue
-        end = min(r.steps[-1] for r in done)
-        grid = np.linspace(min(r.steps[0] for r in done), end, CURVE_POINTS)
+        start, end = max(r.steps[0] for r in done), min(r.steps[-1] for r in done)
+        # A run with one evaluation (a budget of one --eval-freq) is a point, drawn as a marker
+        grid = np.linspace(start, end, CURVE_POINTS) if end > start else np.array([end])
         curves = np.array([np.interp(grid, r.steps, r.returns) for r in done])  # runs x points
         value, low, high = stats.iqm_curve(curves)
-        axes.plot(grid, value, label=f"{algo} ({len(done)} seeds)")
-        axes.fill_between(grid, low, high, alpha=0.2)
+        marker = "o" if len(grid) == 1 else None
+        line = axes.plot(grid, value, marker=marker, label=f"{algo} ({len(done)} seeds)")[0]
+        if len(grid) == 1:
+            axes.errorbar(grid, value, yerr=[value - low, high - value], fmt="none", color=line.get_color(), capsize=4)
+        else:
+            axes.fill_between(grid, low, high, alpha=0.2)
     target = stats.threshold(env_id)
     if target is not None:
         axes.axhline(target, color="grey", linestyle=":", linewidth=1, label="threshold")

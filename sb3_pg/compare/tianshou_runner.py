@@ -28,10 +28,12 @@ as training: its synchronous ``Collector`` never adds to ``collect_time``).
 """
 
 import copy
+import hashlib
+import json
 import math
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -40,9 +42,9 @@ import torch as th
 from torch import nn
 from torch.distributions import Categorical, Distribution, Independent, Normal
 
+from sb3_pg.experiment import EVAL_SEED_OFFSET, RunConfig, RunResult
+
 TIANSHOU_VERSION = "2.0.1"
-TIANSHOU_ALGOS = ("tianshou_a2c", "tianshou_reinforce")
-EVAL_SEED_OFFSET = 10_000  # as sb3_pg.compare.runner's
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,17 @@ SETTINGS: dict[tuple[str, bool], TianshouSettings] = {
         return_normalization=True,
     ),
 }
+
+
+def tianshou_config(algo: str, env_id: str) -> RunConfig:
+    """Tianshou's set-up of ``algo`` for ``env_id``'s action space, as a :class:`~sb3_pg.experiment.RunConfig`
+    (the same in both modes: it is Tianshou's)."""
+    settings = settings_for(algo, env_id)
+    text = json.dumps(["tianshou", TIANSHOU_VERSION, algo, asdict(settings)], sort_keys=True)
+    code = hashlib.sha256(text.encode()).hexdigest()[:16]
+    source = f"{settings.source} ({TIANSHOU_VERSION})"
+    kwargs = {"algo": algo, **asdict(settings)}
+    return RunConfig(None, kwargs, settings.n_envs, 1_000_000, None, source, code, library="tianshou")
 
 
 def settings_for(algo: str, env_id: str) -> TianshouSettings:
@@ -282,20 +295,9 @@ def _make_envs(env_id: str, settings: TianshouSettings, seed: int) -> tuple[Any,
     return train_envs, test_envs
 
 
-@dataclass
-class TianshouCurve:
-    """A run's evaluation curve and timing, as :class:`sb3_pg.compare.runner.RunResult` records them."""
-
-    steps: list[int]
-    returns: list[float]
-    train_seconds: float
-    eval_seconds: float
-    timesteps: int
-
-
 def train_and_evaluate_tianshou(
     algo: str, env_id: str, seed: int, timesteps: int, eval_freq: int, eval_episodes: int
-) -> TianshouCurve:
+) -> RunResult:
     """
     Train Tianshou's ``algo`` on ``env_id`` for ``timesteps`` env steps (the last collect may go past
     them) and record its deterministic evaluation curve (see the module's docstring).
@@ -322,7 +324,7 @@ def train_and_evaluate_tianshou(
     )
     testing = Collector[CollectStats](algorithm, test_envs)
     training.reset()
-    curve = TianshouCurve([], [], 0.0, 0.0, 0)
+    curve = RunResult()
 
     def evaluate() -> None:
         start = time.perf_counter()

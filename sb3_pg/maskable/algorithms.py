@@ -32,8 +32,6 @@ from stable_baselines3.common.utils import obs_as_tensor
 from stable_baselines3.common.vec_env import VecEnv
 
 from sb3_pg.a2c import A2C
-from sb3_pg.common.fast_forward import FastForward
-from sb3_pg.common.numpy_actor import NumpyActor
 from sb3_pg.common.on_policy import ActorCriticAlgorithm, docstring_with_parameters_of
 from sb3_pg.maskable.buffers import (
     MaskableDictEpisodicRolloutBuffer,
@@ -132,8 +130,8 @@ class MaskableMixin(ActorCriticAlgorithm):
         # The masks the actions were sampled under (all valid with use_masking=False)
         return self.policy.evaluate_actions(rollout_data.observations, actions, action_masks=rollout_data.action_masks)
 
-    def _fast_paths(self) -> tuple[Any, FastForward | None, NumpyActor | None]:
-        return self.policy, None, None  # the fast paths know nothing of masks
+    # the fast paths know nothing of masks
+    fast_paths_supported: ClassVar[bool] = False
 
     def predict(
         self,

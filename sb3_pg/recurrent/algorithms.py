@@ -30,8 +30,6 @@ from stable_baselines3.common.utils import obs_as_tensor
 
 from sb3_pg.a2c import A2C
 from sb3_pg.common.episode_buffer import EpisodeBatchSamples
-from sb3_pg.common.fast_forward import FastForward
-from sb3_pg.common.numpy_actor import NumpyActor
 from sb3_pg.common.on_policy import ActorCriticAlgorithm, docstring_with_parameters_of
 from sb3_pg.recurrent.buffers import RecurrentPGDictRolloutBuffer, RecurrentPGRolloutBuffer
 from sb3_pg.reinforce import Reinforce
@@ -92,8 +90,8 @@ class RecurrentMixin(ActorCriticAlgorithm):
             self._last_lstm_states = zero_states(self.policy, self.n_envs, self.device)
         return result
 
-    def _fast_paths(self) -> tuple[Any, FastForward | None, NumpyActor | None]:
-        return self.policy, None, None  # the fast paths carry no LSTM state
+    # the fast paths carry no LSTM state
+    fast_paths_supported: ClassVar[bool] = False
 
     def _episode_starts(self) -> th.Tensor:
         return th.as_tensor(np.asarray(self._last_episode_starts), dtype=th.float32, device=self.device)

@@ -11,6 +11,7 @@ from stable_baselines3.common.distributions import StateDependentNoiseDistributi
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 
+from sb3_pg.common.backend import in_training_threads
 from sb3_pg.common.episode_buffer import (
     STALE_EPISODES,
     DictEpisodicRolloutBuffer,
@@ -21,7 +22,6 @@ from sb3_pg.common.episode_limit import check_episode_limit, with_episode_limit
 from sb3_pg.common.fast_optim import explained_variance
 from sb3_pg.common.on_policy import ActorCriticAlgorithm
 from sb3_pg.common.returns import leave_one_out_mean
-from sb3_pg.common.threads import one_torch_thread_for_small_cpu_networks
 from sb3_pg.common.validation import check_bool, check_buffer_kwargs, check_choice, check_positive_int
 from sb3_pg.reinforce.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 
@@ -183,6 +183,9 @@ class Reinforce(ActorCriticAlgorithm):
         EpisodicRolloutBuffer,
         DictEpisodicRolloutBuffer,
     )
+    # Moved when the default estimator's results change (2: stale episodes dropped, exact gSDE): stored
+    # benchmark runs of an older estimator are not reused (sb3_pg.experiment.fingerprint)
+    results_revision: ClassVar[int] = 2
     _warned_truncation: bool = False
     _learn_start_timesteps: int = 0
     _learn_start_trained: float = 0.0
@@ -447,7 +450,7 @@ class Reinforce(ActorCriticAlgorithm):
             return ReinforceLoss(-(weights * log_prob).sum() / n_episodes, -entropy.sum() / n_episodes, rho, advantages)
         return ReinforceLoss(-(weights * log_prob).mean(), -entropy.mean(), rho, advantages)
 
-    @one_torch_thread_for_small_cpu_networks
+    @in_training_threads
     def train(self) -> None:
         """
         Update the actor with one gradient step on the batch of complete episodes, then the critic

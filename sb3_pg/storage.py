@@ -14,15 +14,18 @@ confirmation, where it killed one of two workers). :class:`RetryingJournalFileBa
 line again after a short wait instead of failing.
 """
 
+import os
 import random
+import socket
 import time
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback, fail_stale_trials
 from optuna.storages.journal import JournalFileBackend
+from optuna.trial import TrialState
 
 MAX_RETRY = 3  # how often a trial whose worker died is retried before it stays failed
 RDB_SCHEMES = ("postgresql", "mysql", "sqlite")
@@ -138,3 +141,60 @@ def open_storage(storage: str, heartbeat_interval: int = 10) -> BaseStorage:
 def study_exists(storage: BaseStorage, study_name: str) -> bool:
     """Whether ``storage`` holds a study called ``study_name``."""
     return any(summary.study_name == study_name for summary in optuna.get_all_study_summaries(storage))
+
+
+# The workers sharing a storage (several processes of a command, or machines sharing a database)
+SURPLUS = "surplus"  # user attribute of a trial that was beyond a study's total when it started
+WORKER, WORKER_TRIAL = "worker", "worker_trial"  # user attributes: which process runs a trial
+
+
+class SurplusTrial(Exception):
+    """Raised by a trial that started after the study had all its trials (or its grid had no run left)."""
+
+
+def record_worker(trial: optuna.Trial) -> None:
+    """
+    Record this process as the trial's worker (``host:pid``), so that a later worker on this host can
+    retry the trial if the process dies. The trial number tells this record from the one a retried
+    trial inherits from the trial it copies.
+    """
+    trial.set_user_attr(WORKER, f"{socket.gethostname()}:{os.getpid()}")
+    trial.set_user_attr(WORKER_TRIAL, trial.number)
+
+
+def release_dead_workers_trials(study: optuna.Study) -> None:
+    """Fail, and queue again, the running trials whose worker died: RDB heartbeats, then dead process ids."""
+    fail_stale_trials(study)  # a no-op without heartbeats (the journal file)
+    fail_orphaned_trials(study)
+
+
+def fail_orphaned_trials(study: optuna.Study) -> None:
+    """
+    Fail and retry the running trials of dead processes on this host.
+
+    Heartbeats cover RDB storages; this covers the journal file, which has none. A trial records
+    its worker with :func:`record_worker` when it starts.
+    """
+    host = socket.gethostname()
+    retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker_host, _, pid = str(trial.user_attrs.get(WORKER, "")).rpartition(":")
+        if trial.user_attrs.get(WORKER_TRIAL) != trial.number:
+            continue  # not yet started by its worker: a retry still carries the record of the trial it copies
+        if worker_host != host or not pid.isdigit() or _is_alive(int(pid)):
+            continue
+        try:
+            if study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL):
+                retry(study, study._storage.get_trial(trial._trial_id))
+        except optuna.exceptions.UpdateFinishedTrialError:
+            pass  # another worker got there first
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

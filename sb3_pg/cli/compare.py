@@ -1,7 +1,8 @@
-"""The ``sb3-pg compare`` command."""
+"""``sb3-pg compare``: our algorithms beside SB3's and Tianshou's on the same envs, seeds, budget and
+evaluation; runs stored as they finish, a report of the grid (:mod:`sb3_pg.compare`; the ``extra``
+extra, and the ``tianshou`` extra for Tianshou's algorithms)."""
 
 import argparse
-import importlib.util
 import multiprocessing
 import os
 import sys
@@ -9,42 +10,37 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import optuna
-from optuna.trial import TrialState
-from tqdm.auto import tqdm
-
-from sb3_pg.cli_args import (
+from sb3_pg.cli.options import (
+    RL_ZOO_BUDGET,
+    TOOLS_MODULES,
     HelpFormatter,
-    add_vec_env_argument,
-    budget_or_rl_zoo,
-    check_action_masks,
-    check_env_id,
-    configure_command_process,
+    add_eval_episodes,
+    add_n_workers,
+    add_progress_bar,
+    add_timesteps,
+    add_vec_env,
     positive_int,
+    progress_bar_wanted,
+    require_extra,
 )
 from sb3_pg.common.output_paths import check_writable_folder
-from sb3_pg.compare.algos import ALGO_NAMES, MODES, RL_ZOO_BUDGET, rl_zoo_a2c_budget
-from sb3_pg.compare.queue import (
-    CompareSettings,
-    Fingerprints,
-    Run,
-    enqueue_missing,
-    grid_study_name,
-    grid_trials,
-    open_grid,
-    run_of,
-    run_worker,
-)
-from sb3_pg.compare.tianshou_runner import TIANSHOU_ALGOS, settings_for
-from sb3_pg.variants import VARIANTS
+from sb3_pg.common.process import configure_process
+from sb3_pg.configs import rl_zoo_a2c_budget
+from sb3_pg.envs import check_action_masks, check_env_id
+from sb3_pg.experiment import MODES
+from sb3_pg.registry import COMPARE_NAMES, PEERS, VARIANTS
 from sb3_pg.vec_envs import check_vec_env
-from tuning.storage import check_storage, is_rdb_url, open_storage, study_exists
 
-if TYPE_CHECKING:  # the report module loads matplotlib: only when a report is written
+INTERRUPTED = 130
+
+if TYPE_CHECKING:  # the tools' modules: imported once the extra is known to be there
+    import optuna
+
     from sb3_pg.compare import report
+    from sb3_pg.compare.queue import CompareSettings, Fingerprints, Run
 
 
-def add_compare_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     compare = commands.add_parser(
         "compare", help="compare algorithms with SB3's A2C: report, curves, speed", formatter_class=HelpFormatter
     )
@@ -54,18 +50,17 @@ def add_compare_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPa
         nargs="+",
         default=["reinforce", "pg_a2c", "sb3_a2c"],
         metavar="ALGO",
-        help=f"any of {', '.join(ALGO_NAMES)}",
+        help=f"any of {', '.join(COMPARE_NAMES)}",
     )
     compare.add_argument("--seeds", type=int, default=3, help="seeds per algorithm and env (S .. S+N-1, S: --first-seed)")
     compare.add_argument(
         "--first-seed", type=int, default=0, help="the first seed (a grid on held-out seeds: seeds never used for tuning)"
     )
-    compare.add_argument(
-        "--timesteps",
-        type=budget_or_rl_zoo,
-        default=None,
-        help="env steps per run, or rl-zoo: each env at RL Zoo's A2C budget (its a2c.yml n_timesteps) for every"
+    add_timesteps(
+        compare,
+        "env steps per run, or rl-zoo: each env at RL Zoo's A2C budget (its a2c.yml n_timesteps) for every"
         " algorithm (default: each config's own n_timesteps; 100k in equal mode)",
+        rl_zoo=True,
     )
     compare.add_argument(
         "--mode",
@@ -73,48 +68,58 @@ def add_compare_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPa
         default="tuned",
         help="tuned: each algorithm's tuned RL Zoo entry; equal: the same shared hyperparameters (SB3's A2C defaults)",
     )
-    add_vec_env_argument(compare)
+    add_vec_env(compare)
     compare.add_argument("--eval-freq", type=positive_int, default=10_000, help="env steps between evaluations")
-    compare.add_argument("--eval-episodes", type=positive_int, default=10, help="deterministic episodes per evaluation")
+    add_eval_episodes(compare, 10)
     compare.add_argument(
         "--storage", default=None, help="postgresql://... to share the runs between machines (default: OUT/runs.log)"
     )
     compare.add_argument("--out", type=Path, default=Path("compare_runs"), help="output folder: report, figures, results.csv")
-    compare.add_argument("--n-workers", type=positive_int, default=1, help="worker processes on this machine")
-    compare.add_argument("--no-progress-bar", action="store_true", help="no progress bar (for logs)")
+    add_n_workers(compare, "worker processes on this machine")
+    add_progress_bar(compare)
     compare.add_argument(
         "--report-only",
         action="store_true",
         help="write the report of the grid's finished runs in the store, without queueing or training any"
         " (for runs still under way, or a grid whose cells ran with different --seeds)",
     )
-    compare.set_defaults(run=compare_command, command_parser=compare)
+    compare.set_defaults(run=run, command_parser=compare)
 
 
 def validate(args: argparse.Namespace) -> None:
     """Bad input: a ValueError naming the argument, before anything is created."""
-    unknown = [algo for algo in args.algos if algo not in ALGO_NAMES]
+    unknown = [algo for algo in args.algos if algo not in COMPARE_NAMES]
     if unknown:
-        raise ValueError(f"argument --algos: unknown {unknown}; choose from {', '.join(ALGO_NAMES)}")
-    peers = [algo for algo in args.algos if algo in TIANSHOU_ALGOS]
-    if peers and importlib.util.find_spec("tianshou") is None:
-        raise ValueError(
-            f'argument --algos: {", ".join(peers)} need Tianshou: pip install "sb3-pg[tianshou]" '
-            '(in a clone: pip install -e ".[tianshou]")'
-        )
+        raise ValueError(f"argument --algos: unknown {unknown}; choose from {', '.join(COMPARE_NAMES)}")
+    if any(algo in PEERS and PEERS[algo].library == "tianshou" for algo in args.algos):
+        require_extra("tianshou", "tianshou")
     for env_id in args.envs:
-        check_env_id("--envs", env_id)
-        if args.timesteps == RL_ZOO_BUDGET:
-            rl_zoo_a2c_budget(env_id)
-        check_vec_env("--vec-env", args.vec_env, env_id)
-        for algo in args.algos:
-            if algo in VARIANTS:
-                check_action_masks("--envs", env_id, algo, VARIANTS[algo].algo)
-            elif algo in TIANSHOU_ALGOS:
-                settings_for(algo, env_id)
+        _check_env(args, env_id)
     if args.seeds < 1:
         raise ValueError(f"argument --seeds: must be >= 1; got {args.seeds}")
     check_writable_folder("--out", args.out)
+    _check_store(args)
+
+
+def _check_env(args: argparse.Namespace, env_id: str) -> None:
+    """The env, its budget and VecEnv, and each algorithm on it."""
+    check_env_id("--envs", env_id)
+    if args.timesteps == RL_ZOO_BUDGET:
+        rl_zoo_a2c_budget(env_id)
+    check_vec_env("--vec-env", args.vec_env, env_id)
+    for algo in args.algos:
+        if algo in VARIANTS:
+            check_action_masks("--envs", env_id, algo, VARIANTS[algo].algo)
+        elif PEERS[algo].library == "tianshou":
+            from sb3_pg.compare.tianshou_runner import settings_for
+
+            settings_for(algo, env_id)
+
+
+def _check_store(args: argparse.Namespace) -> None:
+    """``--storage`` is a storage, and ``--report-only`` has runs to report."""
+    from sb3_pg.storage import check_storage, is_rdb_url
+
     if args.storage:
         check_storage(args.storage)
     if args.report_only:
@@ -123,20 +128,28 @@ def validate(args: argparse.Namespace) -> None:
             raise ValueError(f"argument --report-only: no store of runs at {store}; give the --storage (or --out) they used")
 
 
-def _worker_process(storage: str, settings: CompareSettings) -> None:
-    configure_command_process()
+def _worker_process(storage: str, settings: "CompareSettings") -> None:
+    import optuna
+
+    from sb3_pg.compare.queue import open_grid, run_worker
+
+    configure_process()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    run_worker(open_grid(storage, settings), settings)
+    try:
+        run_worker(open_grid(storage, settings), settings)
+    except KeyboardInterrupt:  # Ctrl-C reaches every process of the command: the main one says what is kept
+        pass
 
 
-def _grid_runs(study: optuna.Study, fingerprints: Fingerprints, wanted: set[Run]) -> "list[report.Run]":
+def _grid_runs(study: "optuna.Study", fingerprints: "Fingerprints", wanted: "set[Run]") -> "list[report.Run]":
     """The stored runs of the grid with their current set-ups (any state)."""
     from sb3_pg.compare import report
+    from sb3_pg.compare.queue import grid_trials
 
     return [r for r in report.collect(grid_trials(study, fingerprints)) if (r.algo, r.env_id, r.seed) in wanted]
 
 
-def _write_report(runs: "list[report.Run]", settings: CompareSettings, args: argparse.Namespace) -> None:
+def _write_report(runs: "list[report.Run]", settings: "CompareSettings", args: argparse.Namespace) -> None:
     """Write the report of ``runs`` to ``--out`` and print its summary and where it is."""
     from sb3_pg.compare import report
 
@@ -145,8 +158,10 @@ def _write_report(runs: "list[report.Run]", settings: CompareSettings, args: arg
     print(f"report: {path}; figures and results.csv in {args.out}{os.sep}")
 
 
-def _report_only(study: optuna.Study, settings: CompareSettings, wanted: set[Run], args: argparse.Namespace) -> int:
+def _report_only(study: "optuna.Study", settings: "CompareSettings", wanted: "set[Run]", args: argparse.Namespace) -> int:
     """The report of the grid's finished runs (those with its current set-ups); nothing queued or trained."""
+    from sb3_pg.compare.queue import Fingerprints
+
     found = _grid_runs(study, Fingerprints(settings), wanted)
     runs = [r for r in found if r.state in ("complete", "failed")]
     print(
@@ -157,13 +172,31 @@ def _report_only(study: optuna.Study, settings: CompareSettings, wanted: set[Run
     return 0
 
 
-def compare_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    require_extra("extra", *TOOLS_MODULES)
     try:
         validate(args)
     except ValueError as error:
         parser.error(str(error))
+    from sb3_pg.compare.queue import CompareSettings
+
     settings = CompareSettings(args.mode, args.timesteps, args.eval_freq, args.eval_episodes, args.vec_env)
     storage = args.storage or str(args.out / "runs.log")
+    try:
+        return _run_grid(args, parser, settings, storage)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the finished runs are stored in {storage}; the same command goes on with the others")
+        return INTERRUPTED
+
+
+def _run_grid(args: argparse.Namespace, parser: argparse.ArgumentParser, settings: "CompareSettings", storage: str) -> int:
+    import optuna
+    from optuna.trial import TrialState
+    from tqdm.auto import tqdm
+
+    from sb3_pg.compare.queue import Fingerprints, enqueue_missing, grid_study_name, grid_trials, open_grid, run_of, run_worker
+    from sb3_pg.storage import open_storage, study_exists
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     grid = [(algo, env_id, seed) for env_id in args.envs for algo in args.algos for seed in seeds]
@@ -187,7 +220,7 @@ def compare_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     ]
     for helper in helpers:
         helper.start()
-    with tqdm(total=len(grid), desc="runs", unit="run", disable=args.no_progress_bar) as bar:
+    with tqdm(total=len(grid), desc="runs", unit="run", disable=not progress_bar_wanted(args.progress_bar)) as bar:
 
         def show() -> None:
             finished = [t for t in grid_trials(study, fingerprints) if run_of(t) in wanted]
