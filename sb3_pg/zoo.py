@@ -135,7 +135,7 @@ def _converter(kwargs_from_params: Callable[[dict[str, Any]], dict[str, Any]]) -
 
 def register() -> None:
     """Add our algorithms, their samplers and converters to RL Zoo's registries (idempotent)."""
-    from sb3_pg.tuning.search_space import SEARCH_SPACES, sample_zoo_params
+    from sb3_pg.search_space import SEARCH_SPACES, sample_zoo_params
 
     for name, spec in ALGORITHMS.items():
         rl_zoo3.ALGOS[name] = spec.algo

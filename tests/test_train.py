@@ -1,6 +1,5 @@
 """``sb3-pg train`` as an SB3 / RL Zoo user expects it, TensorBoard, ``--version``, ``--help``, and no import cycles."""
 
-import ast
 import sys
 from pathlib import Path
 
@@ -206,50 +205,6 @@ def test_every_option_has_help_and_its_default(command):
         if action.option_strings and has_default and action.default != "==SUPPRESS==":
             entry = text.split(f"  {action.option_strings[-1]}", 1)[1].split("\n  -", 1)[0]
             assert "default" in entry, f"{command} {action.option_strings[-1]}: no default in --help"
-
-
-def _imports(path: Path, package_modules: set[str]) -> set[str]:
-    """The project modules a module imports (at any depth: lazy imports inside functions count too)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        names = []
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
-        found |= {name for name in names if name in package_modules}
-    return found
-
-
-def test_no_import_cycles():
-    files = {
-        ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): path
-        for package in ("sb3_pg", "tuning")
-        for path in (ROOT / package).rglob("*.py")
-    }
-    graph = {module: _imports(path, set(files)) - {module} for module, path in files.items()}
-    # A package's __init__ re-exporting its own modules is not a cycle with them
-    for module in graph:
-        graph[module] = {m for m in graph[module] if not (m.startswith(module + ".") and files[module].name == "__init__.py")}
-
-    def cycle_from(start: str) -> list[str] | None:
-        parent: dict[str, str] = {}
-        frontier = [start]
-        while frontier:
-            node = frontier.pop()
-            for nxt in sorted(graph[node]):
-                if nxt == start:  # back at the start: walk the parents for the cycle
-                    path = [node]
-                    while path[-1] != start:
-                        path.append(parent[path[-1]])
-                    return [*reversed(path), start]
-                if nxt not in parent:
-                    parent[nxt] = node
-                    frontier.append(nxt)
-        return None
-
-    cycles = [cycle for module in sorted(graph) if (cycle := cycle_from(module))]
-    assert not cycles, " -> ".join(cycles[0])
 
 
 def test_readme_train_commands_run(tmp_path, monkeypatch, capsys):

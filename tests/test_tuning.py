@@ -18,12 +18,12 @@ from optuna.trial import TrialState
 
 from sb3_pg.cli import main
 from sb3_pg.configs import schedules_as_text
+from sb3_pg.search_space import CONTINUOUS_ONLY
 from sb3_pg.storage import SURPLUS, fail_orphaned_trials, open_storage
 from sb3_pg.tuning import SEARCH_SPACES, TuneSettings
 from sb3_pg.tuning.budget import places, run_worker
 from sb3_pg.tuning.objective import TuningObjective
 from sb3_pg.tuning.report import PLOTS, write_plots
-from sb3_pg.tuning.search_space import CONTINUOUS_ONLY
 
 ALGOS = list(SEARCH_SPACES)
 # The CartPole studies below: the base algorithms (test_maskable and test_recurrent run studies of the others)
@@ -385,7 +385,7 @@ def test_gaussian_exploration_settings_are_points_of_the_search(algo):
 def test_rl_zoo_pendulum_entry_is_a_point_of_the_search():
     """vf_coef 0.4, n_steps 8, gae_lambda 0.9, lin_7e-4, gamma 0.9 with gSDE fixed: RL Zoo's Pendulum-v1
     A2C entry replays exactly, beside pg_a2c's own (SB3's vf_coef 0.5)."""
-    from sb3_pg.tuning.search_space import algorithm_defaults
+    from sb3_pg.search_space import algorithm_defaults
     from sb3_pg.tuning.warm_start import warm_start_configs
 
     space = SEARCH_SPACES["pg_a2c"]
@@ -411,7 +411,7 @@ def test_pg_a2c_warm_starts_on_mujoco_include_tianshous_a2c_settings():
     """Tianshou's published MuJoCo A2C settings (lin_7e-4, GAE 0.95, entropy 0.01, log std -0.5) replay
     exactly with the MuJoCo studies' extras, and are offered on MuJoCo envs only."""
     from sb3_pg.envs import in_env_family
-    from sb3_pg.tuning.search_space import algorithm_defaults
+    from sb3_pg.search_space import algorithm_defaults
     from sb3_pg.tuning.warm_start import warm_start_configs
 
     assert "tianshou_a2c" not in warm_start_configs("pg_a2c", "Pendulum-v1")

@@ -23,8 +23,7 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv
 
 from sb3_pg.experiment import evaluate, make_envs
-
-from .search_space import SEARCH_SPACES
+from sb3_pg.search_space import SEARCH_SPACES
 
 # Exceptions that bad hyperparameters raise while training (NaN logits make torch's distributions
 # raise ValueError; RL Zoo prunes on the same): the trial is pruned with the reason, the study goes on.

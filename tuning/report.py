@@ -12,8 +12,7 @@ import yaml
 from optuna.trial import FrozenTrial, TrialState
 
 from sb3_pg.configs import format_policy_kwargs, has_classes, parse_policy_kwargs, schedules_as_text
-
-from .search_space import SEARCH_SPACES, algorithm_defaults
+from sb3_pg.search_space import SEARCH_SPACES, algorithm_defaults
 
 PLOTS = ("plot_optimization_history", "plot_param_importances", "plot_parallel_coordinate", "plot_intermediate_values")
 

@@ -22,6 +22,7 @@ from sb3_pg.common.output_paths import check_writable_folder
 from sb3_pg.common.process import configure_process
 from sb3_pg.configs import format_policy_kwargs, has_classes
 from sb3_pg.envs import check_action_masks, check_env_id
+from sb3_pg.search_space import CONTINUOUS_ONLY, SEARCH_SPACES
 from sb3_pg.storage import check_storage, is_rdb_url, open_storage, study_exists
 from sb3_pg.vec_envs import check_vec_env
 
@@ -29,7 +30,6 @@ from . import confirm as held_out
 from . import report
 from .budget import Places, places, run_worker
 from .objective import TuningObjective
-from .search_space import CONTINUOUS_ONLY, SEARCH_SPACES
 from .warm_start import WARM_START_ATTR, enqueue_warm_starts, enqueued_params
 
 SAMPLERS = ("tpe", "random")

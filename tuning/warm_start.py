@@ -28,8 +28,7 @@ from sb3_pg.configs import LinearSchedule, with_schedules
 from sb3_pg.envs import in_env_family
 from sb3_pg.experiment import run_config
 from sb3_pg.reinforce import Reinforce
-
-from .search_space import SEARCH_SPACES, constant_value, is_set
+from sb3_pg.search_space import SEARCH_SPACES, constant_value, is_set
 
 WARM_START_ATTR = "warm_start"
 ENQUEUED_PREFIX = "enqueued-"  # the warm_start name of the Nth --enqueue configuration: enqueued-N

@@ -37,7 +37,7 @@ def require_extra(extra: str, *modules: str) -> None:
     """
     missing = [module for module in modules if importlib.util.find_spec(module) is None]
     if missing:
-        raise MissingExtra(f"this command needs {', '.join(missing)}, from the {extra} extra: {install_hint(extra)}")
+        raise MissingExtra(f"this command needs {', '.join(missing)} (the {extra!r} extra): {install_hint(extra)}")
 
 
 # The tools' modules, which the core install leaves out (the `extra` extra)
