@@ -244,13 +244,18 @@ class QuadraticRewardEnv(gym.Env):
 
 
 class InterruptedEnv(_CountingEnv):
-    """Raises KeyboardInterrupt at its 300th step, as Ctrl-C does in the middle of a run."""
+    """Episodes of 20 steps; raises KeyboardInterrupt at its 300th step, as Ctrl-C does in the middle of a run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         self.t += 1
-        if self.t == 300:
+        self.total += 1
+        if self.total == 300:
             raise KeyboardInterrupt
-        return np.zeros(2, dtype=np.float32), 1.0, self.t % 20 == 0, False, {}
+        return np.zeros(2, dtype=np.float32), 1.0, self.t == 20, False, {}
 
 
 gym.register("InterruptedEnv-v0", entry_point=InterruptedEnv, max_episode_steps=1000)

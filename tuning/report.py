@@ -123,7 +123,7 @@ def write_plots(study: optuna.Study, folder: Path) -> list[str]:
     from optuna.visualization import matplotlib as visualization_mpl
 
     folder.mkdir(parents=True, exist_ok=True)
-    named = user_named_study(study)
+    named = user_named_study(study) if "settings" in study.user_attrs else study  # a study of sb3-pg tune's
     skipped = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

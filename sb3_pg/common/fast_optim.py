@@ -36,7 +36,11 @@ def clip_grad_norm(parameters: Iterable[th.nn.Parameter], max_norm: float) -> No
 
 
 def zero_grad(optimizer: th.optim.Optimizer) -> None:
-    """``optimizer.zero_grad()`` (``set_to_none=True``) without its profiler and compiler wrappers."""
+    """``optimizer.zero_grad()`` (``set_to_none=True``) without its profiler and compiler wrappers;
+    :class:`FlatRMSprop`'s own, which keeps its gradients as views of its flat buffer."""
+    if isinstance(optimizer, FlatRMSprop):
+        optimizer.zero_grad()
+        return
     for group in optimizer.param_groups:
         for p in group["params"]:
             p.grad = None
@@ -61,10 +65,12 @@ def _scalar_dtype() -> th.dtype:
 
 class _FlatGroup:
     """
-    A plain RMSprop parameter group whose parameters, square averages and step counts are views of
-    flat buffers, so that an update is a few whole-buffer operations instead of a few per parameter.
-    The operations are elementwise and the same as torch's, so the results are the same to the bit;
-    the optimizer's ``state`` keeps one ``square_avg`` and one ``step`` (views) per parameter, as torch's.
+    A plain RMSprop parameter group whose parameters, gradients, square averages and step counts are
+    views of flat buffers, so that an update is a few whole-buffer operations instead of a few per
+    parameter, and backward writes the gradients straight into the flat one (the optimizer's
+    ``zero_grad`` zeroes it and keeps the views). The operations are elementwise and the same as torch's,
+    so the results are the same to the bit; the optimizer's ``state`` keeps one ``square_avg`` and one
+    ``step`` (views) per parameter, as torch's.
     """
 
     def __init__(self, params: list[th.nn.Parameter], states: list[dict[str, Any]]):
@@ -87,7 +93,11 @@ class _FlatGroup:
             p.data = self.flat[offset : offset + n].view_as(p)
             state["square_avg"] = self.square_avg[offset : offset + n].view_as(p)
             state["step"] = self.steps[index]
-            self.grad_views.append(self.flat_grad[offset : offset + n].view_as(p))
+            view = self.flat_grad[offset : offset + n].view_as(p)
+            if p.grad is not None:
+                view.copy_(p.grad)
+            p.grad = view
+            self.grad_views.append(view)
         self.entries = [(state["square_avg"], state["step"]) for state in states]
         self.pointers = [p.data_ptr() for p in params]
 
@@ -103,12 +113,23 @@ class _FlatGroup:
             and [p.data_ptr() for p in params] == self.pointers
         )
 
+    def zero_grad(self) -> None:
+        """Zero the flat gradient, each parameter's ``grad`` its view again."""
+        self.flat_grad.zero_()
+        for p, view in zip(self.params, self.grad_views, strict=True):
+            if p.grad is not view:
+                p.grad = view
+
     @th.no_grad()
-    def step(self, grads: list[th.Tensor], alpha: float, eps: float, lr: float) -> None:
+    def step(self, alpha: float, eps: float, lr: float) -> None:
         self.steps.add_(1.0)
         flat_grad = self.flat_grad
-        for view, grad in zip(self.grad_views, grads, strict=True):
-            view.copy_(grad)
+        for p, view in zip(self.params, self.grad_views, strict=True):
+            grad = p.grad
+            if grad is not view:  # a gradient set by other code than backward into the view
+                assert grad is not None  # FlatRMSprop._flat_group checked
+                view.copy_(grad)
+                p.grad = view
         self.square_avg.mul_(alpha).addcmul_(flat_grad, flat_grad, value=1 - alpha)
         avg = th.sqrt(self.square_avg, out=self.avg).add_(eps)
         self.flat.addcdiv_(flat_grad, avg, value=-lr)
@@ -145,12 +166,14 @@ class FlatRMSprop(th.optim.RMSprop):
     def _flat_group(self, index: int, params: list[th.nn.Parameter]) -> _FlatGroup | None:
         """The flat buffers of a group whose every parameter has a dense, contiguous gradient (built, or
         built again, when needed); None where the group does not qualify."""
-        if any(p.grad is None or p.grad.is_sparse or not p.grad.is_contiguous() or not p.is_contiguous() for p in params):
-            return None
         states = [self.state[p] for p in params]
         group = self._flat_groups.get(index)
         if group is not None and group.intact(params, states):
+            if any(p.grad is None or p.grad.is_sparse for p in params):
+                return None
             return group
+        if any(p.grad is None or p.grad.is_sparse or not p.grad.is_contiguous() or not p.is_contiguous() for p in params):
+            return None
         for p, state in zip(params, states, strict=True):
             if not state:  # RMSprop's initial state (RMSprop._init_group)
                 state["step"] = th.zeros((), dtype=_scalar_dtype())
@@ -168,5 +191,24 @@ class FlatRMSprop(th.optim.RMSprop):
             return super().step()
         for group, flat in zip(self.param_groups, flats, strict=True):
             assert flat is not None
-            flat.step([p.grad for p in group["params"]], group["alpha"], group["eps"], group["lr"])
+            flat.step(group["alpha"], group["eps"], group["lr"])
         return None
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """
+        ``Optimizer.zero_grad``; a flat group's gradients stay views of its flat gradient, zeroed (the
+        next backward writes into them: no copy), whatever ``set_to_none`` asks.
+        """
+        for index, group in enumerate(self.param_groups):
+            flat = self._flat_groups.get(index)
+            if flat is not None and flat.intact(group["params"], [self.state[p] for p in group["params"]]):
+                flat.zero_grad()
+                continue
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.detach_()
+                    p.grad.zero_()
