@@ -1,6 +1,9 @@
 """Steps to reach a CartPole-v1 evaluation return of 475, per algorithm variant and seed.
 
-Usage: python benchmarks/learning.py --variant pg_a2c-td0 --seeds 0 1 2 3 4 --timesteps 300000 --out results/learning.jsonl
+Usage::
+
+    python benchmarks/learning.py --variant pg_a2c-td0 --seeds 0 1 2 3 4 --timesteps 300000 \
+        --out benchmarks/results/learning.jsonl
 
 Each run trains (until its first evaluation >= 475 with ``--stop-at-threshold``) with a
 deterministic evaluation (10 episodes, separate env) every ``--eval-freq`` steps and appends one
@@ -85,7 +88,7 @@ def main() -> None:
     parser.add_argument("--n-envs", type=int, default=None, help="training envs (default: 1 for REINFORCE, 8 for A2C)")
     parser.add_argument("--eval-freq", type=int, default=10_000)
     parser.add_argument("--stop-at-threshold", action="store_true", help="stop a run at its first evaluation >= 475")
-    parser.add_argument("--out", type=Path, default=Path("results/learning.jsonl"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/learning.jsonl"))
     args = parser.parse_args()
     th.set_num_threads(1)
     args.out.parent.mkdir(parents=True, exist_ok=True)

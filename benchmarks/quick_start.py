@@ -1,7 +1,7 @@
 """Wall-clock time of README's Quick start, each run in a fresh process, with torch's default number
 of threads and with one thread (``torch.set_num_threads(1)`` before the Quick start's code).
 
-Usage: python benchmarks/quick_start.py [--repetitions 2] [--out results/quick_start.json]
+Usage: python benchmarks/quick_start.py [--repetitions 2] [--out benchmarks/results/quick-start.json]
 
 The Quick start's code is read from README.md (its first ``python`` block) and run as it is, so the
 figure is the one a user meets. The cases alternate (default, one thread, default, ...). The

@@ -4,7 +4,7 @@ rate), against SB3's A2C with RL Zoo's entry (8 ``DummyVecEnv`` envs, ``ent_coef
 defaults otherwise).
 
 Usage: python benchmarks/solve_time.py [--seeds 0 1 2] [--cases sb3_a2c pg_a2c_native_64 pg_a2c_native_256]
-                                       [--timesteps 500000] [--eval-freq 10000] [--out results/solve_time.json]
+                                       [--timesteps 500000] [--eval-freq 10000] [--out benchmarks/results/solve-time.json]
 
 Each run trains for ``--timesteps`` (RL Zoo's CartPole-v1 budget) with a deterministic evaluation
 (10 episodes, a separate ``DummyVecEnv``) every ``--eval-freq`` env steps. The clock runs while the
@@ -119,7 +119,7 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
     parser.add_argument("--timesteps", type=int, default=500_000)
     parser.add_argument("--eval-freq", type=int, default=10_000)
-    parser.add_argument("--out", type=Path, default=Path("results/solve_time.json"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/solve-time.json"))
     args = parser.parse_args()
     if args.out.exists():
         parser.error(f"argument --out: {str(args.out)!r} exists; choose a new path")

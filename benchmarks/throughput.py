@@ -1,7 +1,7 @@
 """Training throughput of sb3_pg's A2C and REINFORCE beside SB3's A2C, on the same work.
 
 Usage: python benchmarks/throughput.py [--envs CartPole-v1 LunarLander-v3 Pendulum-v1] [--n-envs 1 8]
-                                       [--vec-envs dummy] [--repetitions 5] [--out results/throughput.json]
+                                       [--vec-envs dummy] [--repetitions 5] [--out benchmarks/results/throughput.json]
 
 Native vector envs at scale: --envs CartPole-v1 --n-envs 8 64 256 1024 --vec-envs dummy gymnasium-native;
 EnvPool's MuJoCo: --envs HalfCheetah-v5 --n-envs 8 64 --vec-envs dummy envpool.
@@ -254,7 +254,7 @@ def main() -> None:
     parser.add_argument("--n-envs", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--vec-envs", nargs="+", choices=VEC_ENV_KINDS, default=["dummy"])
     parser.add_argument("--repetitions", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=Path("results/throughput.json"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/throughput.json"))
     args = parser.parse_args()
     if args.out.exists():
         parser.error(f"argument --out: {str(args.out)!r} exists; choose a new path")

@@ -43,7 +43,8 @@ always_document_param_types = False
 napoleon_google_docstring = False
 napoleon_numpy_docstring = False
 # SB3's and sb3-contrib's own members (inherited-members) carry their docstrings in their own style
-suppress_warnings = ["myst.header"]
+# SB3's type hints name classes sphinx-autodoc-typehints cannot import where they are written
+suppress_warnings = ["myst.header", "sphinx_autodoc_typehints.forward_reference"]
 nitpicky = False
 
 INVENTORIES = {

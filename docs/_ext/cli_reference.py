@@ -40,7 +40,15 @@ def command_lines(name: str, parser: argparse.ArgumentParser) -> list[str]:
         lines += [parser.description, ""]
     usage = parser.format_usage().replace("usage: ", "").strip()
     lines += [".. code-block:: text", "", *[f"   {line}" for line in usage.splitlines()], ""]
-    lines += [".. list-table::", "   :header-rows: 1", "   :widths: 25 60 15", "", "   * - option", "     - what", "     - default"]
+    lines += [
+        ".. list-table::",
+        "   :header-rows: 1",
+        "   :widths: 25 60 15",
+        "",
+        "   * - option",
+        "     - what",
+        "     - default",
+    ]
     for action in parser._actions:
         if action.help == argparse.SUPPRESS or isinstance(action, argparse._HelpAction):
             continue

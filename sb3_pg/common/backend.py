@@ -88,6 +88,12 @@ class Backend:
         finally:
             th.set_num_threads(saved)
 
+    def forward_threads(self) -> contextlib.AbstractContextManager[None]:
+        """Around one rollout step's torch forward pass (no NumPy actor: masks, LSTM states,
+        ``exact_rollouts``): one torch thread for a small CPU network, the user's count everywhere
+        else (callbacks included)."""
+        return self.training_threads() if self.actor is None else contextlib.nullcontext()
+
     @contextlib.contextmanager
     def rollout_threads(self) -> Iterator[None]:
         """Within the block, NumPy's BLAS on one thread when the NumPy actor samples the actions

@@ -43,13 +43,6 @@ def runs_user_code(callback: BaseCallback) -> bool:
     return not isinstance(callback, ProgressBarCallback)
 
 
-def docstring_with_parameters_of(base: type, summary: str) -> str:
-    """A class docstring: ``summary``, then ``base``'s ``:param`` list (for a subclass that takes
-    ``base``'s arguments: the maskable and recurrent algorithms)."""
-    doc = base.__doc__ or ""
-    return summary.rstrip() + "\n\n    " + doc[doc.index(":param policy:") :].strip() + "\n    "
-
-
 class ActorCriticAlgorithm(OnPolicyAlgorithm):
     """
     Base of sb3_pg's algorithms: an SB3 ``OnPolicyAlgorithm`` whose critic may have its own
@@ -289,7 +282,8 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         :param observations: the vec env's last observations
         :return: (actions as stored, actions sent to the env, values, log-probabilities)
         """
-        actions, values, log_probs = self._sample_actions(observations)
+        with self._backend().forward_threads():
+            actions, values, log_probs = self._sample_actions(observations)
         clipped_actions = actions
         if isinstance(self.action_space, spaces.Box):
             if self.policy.squash_output:

@@ -80,11 +80,11 @@ def reward_to_go(rewards: np.ndarray, episode_starts: np.ndarray, dones: np.ndar
 def leave_one_out_mean(
     weights: np.ndarray, episode: np.ndarray, time: np.ndarray, rho: np.ndarray, by_time: bool
 ) -> np.ndarray:
-    """
+    r"""
     The mean baseline of a batch of ``K`` episodes: for a step of episode ``i``, the mean over the
     *other* episodes of their importance-weighted weight,
 
-        b_i(t) = 1/|J_t| sum_{j in J_t} rho_j w_j(t)
+    .. math:: b_i(t) = \frac{1}{|J_t|} \sum_{j \in J_t} \rho_j w_j(t)
 
     When ``by_time`` (for the reward-to-go ``G_t``: a baseline that depends on the time step only),
     ``J_t`` is the set of the other episodes still running at step ``t`` and ``w_j(t)`` the weight of

@@ -32,7 +32,7 @@ from stable_baselines3.common.utils import obs_as_tensor
 from stable_baselines3.common.vec_env import VecEnv
 
 from sb3_pg.a2c import A2C
-from sb3_pg.common.on_policy import ActorCriticAlgorithm, docstring_with_parameters_of
+from sb3_pg.common.on_policy import ActorCriticAlgorithm
 from sb3_pg.maskable.buffers import (
     MaskableDictEpisodicRolloutBuffer,
     MaskableEpisodicRolloutBuffer,
@@ -158,6 +158,60 @@ class MaskableMixin(ActorCriticAlgorithm):
 
 
 class MaskableA2C(MaskableMixin, A2C):
+    """
+    A2C with invalid-action masking: :class:`sb3_pg.A2C` (every variant: TD(0), n-step, GAE(lambda)
+    and Monte Carlo advantages, both critic targets, joint or separate optimizers) on sb3-contrib's
+    ``MaskableActorCriticPolicy``. Actions are sampled from the policy restricted to the valid actions
+    ``pi_m(a|s) = pi(a|s) 1[a valid] / sum_b pi(b|s) 1[b valid]``, and the actor follows
+    ``grad log pi_m(a_t|s_t) A_t`` with the masks the step was taken under. Discrete, MultiDiscrete
+    and MultiBinary actions. Masks come from the env's ``action_masks()`` (sb3-contrib's
+    ``ActionMasker``), as ``MaskablePPO`` reads them.
+
+    Maths: ``docs/maths.md``; the masking: https://arxiv.org/abs/2006.14171 (Huang & Ontanon 2020).
+    Rollouts use SB3's torch forward pass (the fast paths do not apply masks); ``exact_rollouts`` has
+    no effect.
+
+    :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy: sb3-contrib's
+        MaskableActorCriticPolicy)
+    :param env: The environment to learn from (if registered in Gym, can be str)
+    :param learning_rate: The learning rate (of the actor, with separate optimizers), it can be a function
+        of the current progress remaining (from 1 to 0)
+    :param n_steps: The number of steps to run for each environment per update
+        (i.e. batch size is n_steps * n_env where n_env is number of environment copies running in parallel)
+    :param gamma: Discount factor
+    :param gae_lambda: Factor for trade-off of bias vs variance for Generalized Advantage Estimator:
+        0 for the TD(0) residual, 1 for the n-step Monte Carlo advantage, between for GAE(lambda)
+    :param ent_coef: Entropy coefficient for the loss calculation
+    :param vf_coef: Value function coefficient for the loss calculation (joint optimizer only)
+    :param max_grad_norm: The maximum value for the gradient clipping (``None`` for no clipping)
+    :param rms_prop_eps: RMSProp epsilon. It stabilizes square root computation in denominator
+        of RMSProp update
+    :param use_rms_prop: Whether to use RMSprop (default) or Adam as optimizer
+    :param use_sde: Whether to use generalized State Dependent Exploration (gSDE)
+        instead of action noise exploration (default: False)
+    :param sde_sample_freq: Sample a new noise matrix every n steps when using gSDE
+        Default: -1 (only sample at the beginning of the rollout)
+    :param rollout_buffer_class: Rollout buffer class to use. If ``None``, it will be automatically selected.
+    :param rollout_buffer_kwargs: Keyword arguments to pass to the rollout buffer on creation.
+    :param normalize_advantage: Whether to normalize or not the advantage
+    :param critic_target: The critic's regression target: ``"td_lambda"`` or ``"monte_carlo"``
+    :param critic_learning_rate: The critic's learning rate (float or schedule); when set, the actor
+        and the critic get separate optimizers. ``None``: one joint optimizer, as SB3
+    :param n_critic_updates: Number of critic gradient steps per update (separate optimizers only)
+    :param exact_rollouts: No effect: rollouts always use SB3's torch forward pass, which applies the
+        masks (accepted so that configurations move between algorithms)
+    :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
+        the reported success rate, mean episode length, and mean reward over
+    :param tensorboard_log: the log location for tensorboard (if None, no logging; needs the ``tensorboard`` extra)
+    :param policy_kwargs: additional arguments to be passed to the policy on creation
+    :param verbose: Verbosity level: 0 for no output, 1 for info messages (such as device or wrappers used), 2 for
+        debug messages
+    :param seed: Seed for the pseudo random generators
+    :param device: Device (cpu, cuda, ...) on which the code should be run.
+        Setting it to auto, the code will be run on the GPU if possible.
+    :param _init_setup_model: Whether or not to build the network at the creation of the instance
+    """
+
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = MASKABLE_POLICY_ALIASES
     default_rollout_buffers: ClassVar[tuple[type[RolloutBuffer], type[RolloutBuffer]]] = (
         MaskablePGRolloutBuffer,
@@ -198,25 +252,71 @@ class MaskableA2C(MaskableMixin, A2C):
         )
 
 
-MaskableA2C.__doc__ = docstring_with_parameters_of(
-    A2C,
-    """
-    A2C with invalid-action masking: :class:`sb3_pg.A2C` (every variant: TD(0), n-step, GAE(lambda)
-    and Monte Carlo advantages, both critic targets, joint or separate optimizers) on sb3-contrib's
-    ``MaskableActorCriticPolicy``. Actions are sampled from the policy restricted to the valid actions
-    ``pi_m(a|s) = pi(a|s) 1[a valid] / sum_b pi(b|s) 1[b valid]``, and the actor follows
-    ``grad log pi_m(a_t|s_t) A_t`` with the masks the step was taken under. Discrete, MultiDiscrete
-    and MultiBinary actions. Masks come from the env's ``action_masks()`` (sb3-contrib's
-    ``ActionMasker``), as ``MaskablePPO`` reads them.
-
-    Maths: ``docs/maths.md``; the masking: https://arxiv.org/abs/2006.14171 (Huang & Ontanon 2020).
-    Rollouts use SB3's torch forward pass (the fast paths do not apply masks); ``exact_rollouts`` has
-    no effect.
-    """,
-)
-
-
 class MaskableReinforce(MaskableMixin, Reinforce):
+    """
+    REINFORCE with invalid-action masking: :class:`sb3_pg.Reinforce` (batches of ``n_episodes``
+    complete episodes, every baseline and weight) on sb3-contrib's ``MaskableActorCriticPolicy``.
+    Actions are sampled from the policy restricted to the valid actions ``pi_m``, and the estimator
+    is REINFORCE's for ``pi_m``: ``1/K sum_tau rho(tau) sum_t grad log pi_m(a_t|s_t) (w_t - b_t)``, each
+    step's log-probability (and the importance weight ``rho``) taken under the masks it was sampled
+    under. Discrete, MultiDiscrete and MultiBinary actions; masks from the env's ``action_masks()``.
+
+    Maths: ``docs/maths.md``. Rollouts use SB3's torch forward pass (the fast paths do not apply
+    masks); ``exact_rollouts`` has no effect.
+
+    :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy)
+    :param env: The environment to learn from (if registered in Gym, can be str); it needs an episode limit
+    :param learning_rate: The actor's learning rate, it can be a function
+        of the current progress remaining (from 1 to 0)
+    :param n_episodes: The number K of complete episodes in each update's batch, counted over all
+        environments; a multiple of ``n_envs`` (a warning says what another value costs). A change
+        after construction applies from the next batch
+    :param stale_episodes: What becomes of the episodes that begin while the batch being collected is
+        full (the next policy would finish them): ``"drop"`` (not trained on: every batch is on-policy)
+        or ``"importance"`` (trained on in the next batch, with importance weights)
+    :param gamma: Discount factor
+    :param baseline: ``"none"``, ``"mean"`` (the mean of the other episodes' weights, so that it stays
+        unbiased) or ``"value"`` (a learned ``V_phi(s)``: REINFORCE with baseline)
+    :param reward_to_go: Weight each log-probability by the discounted return from its step (True)
+        or by the whole episode's discounted return R(tau) (False, the seed's first estimator)
+    :param loss_reduction: ``"episode_mean"``: the sum over the batch's steps divided by K, the
+        unbiased estimator above; ``"step_mean"``: divided by the number of steps instead (as SB3's
+        losses), a ratio estimator: consistent, but biased by O(1/K) when episode lengths vary
+    :param max_episode_steps: Cut episodes after this many steps (a time-limit truncation); ``None``
+        keeps the env's own limit (an env without one is refused)
+    :param critic_learning_rate: The critic's learning rate (float or schedule); ``None`` uses
+        ``learning_rate``. Only with ``baseline="value"``
+    :param n_critic_updates: Number of critic gradient steps per batch. Only with ``baseline="value"``
+    :param normalize_advantage: Whether to divide the weights (after the baseline) by their standard
+        deviation over the batch. This only rescales, never recentres (that would be a baseline); the
+        random scale makes the estimate biased in magnitude, though not in direction
+    :param ent_coef: Entropy coefficient for the loss calculation
+    :param max_grad_norm: The maximum norm for gradient clipping (actor and critic separately);
+        ``None`` for no clipping
+    :param use_sde: Whether to use generalized State Dependent Exploration (gSDE)
+        instead of action noise exploration (default: False). With gSDE the estimate stays unbiased:
+        the noise is drawn afresh at every step (``sde_sample_freq=1``) and the log-probabilities'
+        gradient includes the noise's dependence on the features (SB3 detaches it)
+    :param sde_sample_freq: Sample a new noise matrix every n steps when using gSDE; must be 1 with
+        ``use_sde=True`` (a matrix kept over several steps makes the steps' log-probabilities those of
+        another distribution than the one the actions come from); -1 (the default) without gSDE
+    :param rollout_buffer_class: Rollout buffer class to use, a subclass of ``EpisodicRolloutBuffer``
+        (or ``DictEpisodicRolloutBuffer``). If ``None``, it will be automatically selected.
+    :param rollout_buffer_kwargs: Keyword arguments to pass to the rollout buffer on creation.
+    :param exact_rollouts: No effect: rollouts always use SB3's torch forward pass, which applies the
+        masks (accepted so that configurations move between algorithms)
+    :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
+        the reported success rate, mean episode length, and mean reward over
+    :param tensorboard_log: the log location for tensorboard (if None, no logging; needs the ``tensorboard`` extra)
+    :param policy_kwargs: additional arguments to be passed to the policy on creation
+    :param verbose: Verbosity level: 0 for no output, 1 for info messages (such as device or wrappers used), 2 for
+        debug messages
+    :param seed: Seed for the pseudo random generators
+    :param device: Device (cpu, cuda, ...) on which the code should be run.
+        Setting it to auto, the code will be run on the GPU if possible.
+    :param _init_setup_model: Whether or not to build the network at the creation of the instance
+    """
+
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = MASKABLE_POLICY_ALIASES
     default_rollout_buffers: ClassVar[tuple[type[RolloutBuffer], type[RolloutBuffer]]] = (
         MaskableEpisodicRolloutBuffer,
@@ -255,19 +355,3 @@ class MaskableReinforce(MaskableMixin, Reinforce):
             reset_num_timesteps=reset_num_timesteps,
             progress_bar=progress_bar,
         )
-
-
-MaskableReinforce.__doc__ = docstring_with_parameters_of(
-    Reinforce,
-    """
-    REINFORCE with invalid-action masking: :class:`sb3_pg.Reinforce` (batches of ``n_episodes``
-    complete episodes, every baseline and weight) on sb3-contrib's ``MaskableActorCriticPolicy``.
-    Actions are sampled from the policy restricted to the valid actions ``pi_m``, and the estimator
-    is REINFORCE's for ``pi_m``: ``1/K sum_tau rho(tau) sum_t grad log pi_m(a_t|s_t) (w_t - b_t)``, each
-    step's log-probability (and the importance weight ``rho``) taken under the masks it was sampled
-    under. Discrete, MultiDiscrete and MultiBinary actions; masks from the env's ``action_masks()``.
-
-    Maths: ``docs/maths.md``. Rollouts use SB3's torch forward pass (the fast paths do not apply
-    masks); ``exact_rollouts`` has no effect.
-    """,
-)

@@ -25,12 +25,12 @@ from sb3_contrib.common.recurrent.type_aliases import RNNStates
 from sb3_contrib.ppo_recurrent.policies import CnnLstmPolicy, MlpLstmPolicy, MultiInputLstmPolicy
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.type_aliases import MaybeCallback, PyTorchObs
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, PyTorchObs, Schedule
 from stable_baselines3.common.utils import obs_as_tensor
 
 from sb3_pg.a2c import A2C
 from sb3_pg.common.episode_buffer import EpisodeBatchSamples
-from sb3_pg.common.on_policy import ActorCriticAlgorithm, docstring_with_parameters_of
+from sb3_pg.common.on_policy import ActorCriticAlgorithm
 from sb3_pg.recurrent.buffers import RecurrentPGDictRolloutBuffer, RecurrentPGRolloutBuffer
 from sb3_pg.reinforce import Reinforce
 from sb3_pg.reinforce.reinforce import batch_episodes
@@ -119,11 +119,126 @@ class RecurrentMixin(ActorCriticAlgorithm):
 
 
 class RecurrentA2C(RecurrentMixin, A2C):
+    """
+    A2C with an LSTM policy: :class:`sb3_pg.A2C` (every variant: TD(0), n-step, GAE(lambda) and
+    Monte Carlo advantages, both critic targets, joint or separate optimizers) on sb3-contrib's
+    ``RecurrentActorCriticPolicy``. The actor follows ``grad log pi(a_t|h_t) A_t`` with
+    ``h_t`` the LSTM state after the episode's observations up to ``s_t``, and the critic
+    ``V(h_t)``; each update runs the LSTMs over the rollout's sequences from the states stored at
+    their first step, and takes every loss and mean over real steps only (padding changes no
+    gradient). Policies: ``MlpLstmPolicy``, ``CnnLstmPolicy``, ``MultiInputLstmPolicy``.
+
+    Maths: ``docs/maths.md``. Rollouts use SB3's torch forward pass (the fast paths carry no LSTM
+    state); ``exact_rollouts`` has no effect.
+
+    :param policy: The policy model to use (MlpLstmPolicy, CnnLstmPolicy, MultiInputLstmPolicy, or a
+        subclass of sb3-contrib's RecurrentActorCriticPolicy)
+    :param env: The environment to learn from (if registered in Gym, can be str)
+    :param learning_rate: The learning rate (of the actor, with separate optimizers), it can be a function
+        of the current progress remaining (from 1 to 0)
+    :param n_steps: The number of steps to run for each environment per update
+        (i.e. batch size is n_steps * n_env where n_env is number of environment copies running in parallel).
+        32 by default (A2C's is 5): the LSTM learns from sequences long enough to hold what it must remember
+    :param gamma: Discount factor
+    :param gae_lambda: Factor for trade-off of bias vs variance for Generalized Advantage Estimator:
+        0 for the TD(0) residual, 1 for the n-step Monte Carlo advantage, between for GAE(lambda).
+        0.95 by default (A2C's is 1): with 32-step rollouts, the Monte Carlo sums' variance is too high
+    :param ent_coef: Entropy coefficient for the loss calculation
+    :param vf_coef: Value function coefficient for the loss calculation (joint optimizer only)
+    :param max_grad_norm: The maximum value for the gradient clipping (``None`` for no clipping)
+    :param rms_prop_eps: RMSProp epsilon. It stabilizes square root computation in denominator
+        of RMSProp update
+    :param use_rms_prop: Whether to use RMSprop (default) or Adam as optimizer
+    :param use_sde: Whether to use generalized State Dependent Exploration (gSDE)
+        instead of action noise exploration (default: False)
+    :param sde_sample_freq: Sample a new noise matrix every n steps when using gSDE
+        Default: -1 (only sample at the beginning of the rollout)
+    :param rollout_buffer_class: Rollout buffer class to use. If ``None``, it will be automatically selected.
+    :param rollout_buffer_kwargs: Keyword arguments to pass to the rollout buffer on creation.
+    :param normalize_advantage: Whether to normalize or not the advantage
+    :param critic_target: The critic's regression target: ``"td_lambda"`` or ``"monte_carlo"``
+    :param critic_learning_rate: The critic's learning rate (float or schedule); when set, the actor
+        and the critic get separate optimizers. ``None``: one joint optimizer, as SB3
+    :param n_critic_updates: Number of critic gradient steps per update (separate optimizers only)
+    :param exact_rollouts: No effect: rollouts always use SB3's torch forward pass, which carries the
+        LSTM states (accepted so that configurations move between algorithms)
+    :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
+        the reported success rate, mean episode length, and mean reward over
+    :param tensorboard_log: the log location for tensorboard (if None, no logging; needs the ``tensorboard`` extra)
+    :param policy_kwargs: additional arguments to be passed to the policy on creation
+    :param verbose: Verbosity level: 0 for no output, 1 for info messages (such as device or wrappers used), 2 for
+        debug messages
+    :param seed: Seed for the pseudo random generators
+    :param device: Device (cpu, cuda, ...) on which the code should be run.
+        Setting it to auto, the code will be run on the GPU if possible.
+    :param _init_setup_model: Whether or not to build the network at the creation of the instance
+    """
+
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = RECURRENT_POLICY_ALIASES
     default_rollout_buffers: ClassVar[tuple[type[RolloutBuffer], type[RolloutBuffer]]] = (
         RecurrentPGRolloutBuffer,
         RecurrentPGDictRolloutBuffer,
     )
+
+    def __init__(
+        self,
+        policy: str | type[RecurrentActorCriticPolicy],
+        env: GymEnv | str,
+        learning_rate: float | Schedule = 7e-4,
+        n_steps: int = 32,
+        gamma: float = 0.99,
+        gae_lambda: float = 0.95,
+        ent_coef: float = 0.0,
+        vf_coef: float = 0.5,
+        max_grad_norm: float | None = 0.5,
+        rms_prop_eps: float = 1e-5,
+        use_rms_prop: bool = True,
+        use_sde: bool = False,
+        sde_sample_freq: int = -1,
+        rollout_buffer_class: type[RolloutBuffer] | None = None,
+        rollout_buffer_kwargs: dict[str, Any] | None = None,
+        normalize_advantage: bool = False,
+        critic_target: str = "td_lambda",
+        critic_learning_rate: float | Schedule | None = None,
+        n_critic_updates: int = 1,
+        exact_rollouts: bool = False,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
+    ):
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            n_steps=n_steps,
+            gamma=gamma,
+            gae_lambda=gae_lambda,
+            ent_coef=ent_coef,
+            vf_coef=vf_coef,
+            max_grad_norm=max_grad_norm,
+            rms_prop_eps=rms_prop_eps,
+            use_rms_prop=use_rms_prop,
+            use_sde=use_sde,
+            sde_sample_freq=sde_sample_freq,
+            rollout_buffer_class=rollout_buffer_class,
+            rollout_buffer_kwargs=rollout_buffer_kwargs,
+            normalize_advantage=normalize_advantage,
+            critic_target=critic_target,
+            critic_learning_rate=critic_learning_rate,
+            n_critic_updates=n_critic_updates,
+            exact_rollouts=exact_rollouts,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            policy_kwargs=policy_kwargs,
+            verbose=verbose,
+            seed=seed,
+            device=device,
+            _init_setup_model=_init_setup_model,
+        )
 
     def _check_common_arguments(self) -> None:
         super()._check_common_arguments()
@@ -181,25 +296,134 @@ class RecurrentA2C(RecurrentMixin, A2C):
         return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
 
 
-RecurrentA2C.__doc__ = docstring_with_parameters_of(
-    A2C,
+class RecurrentReinforce(RecurrentMixin, Reinforce):
     """
-    A2C with an LSTM policy: :class:`sb3_pg.A2C` (every variant: TD(0), n-step, GAE(lambda) and
-    Monte Carlo advantages, both critic targets, joint or separate optimizers) on sb3-contrib's
-    ``RecurrentActorCriticPolicy``. The actor follows ``grad log pi(a_t|h_t) A_t`` with
-    ``h_t`` the LSTM state after the episode's observations up to ``s_t``, and the critic
-    ``V(h_t)``; each update runs the LSTMs over the rollout's sequences from the states stored at
-    their first step, and takes every loss and mean over real steps only (padding changes no
-    gradient). Policies: ``MlpLstmPolicy``, ``CnnLstmPolicy``, ``MultiInputLstmPolicy``.
+    REINFORCE with an LSTM policy: :class:`sb3_pg.Reinforce` (batches of ``n_episodes`` complete
+    episodes, every baseline and weight) on sb3-contrib's ``RecurrentActorCriticPolicy``. The
+    estimator is REINFORCE's with ``pi(a_t|h_t)``, ``h_t`` the LSTM state after the episode's
+    observations up to ``s_t``: each episode is kept whole and run through the LSTMs from a zero
+    state at its first step, so its importance weight and every log-probability are the current
+    policy's given the whole history, and padding changes no gradient. The value baseline is
+    ``V(h_t)``. Policies: ``MlpLstmPolicy``, ``CnnLstmPolicy``, ``MultiInputLstmPolicy``.
 
     Maths: ``docs/maths.md``. Rollouts use SB3's torch forward pass (the fast paths carry no LSTM
     state); ``exact_rollouts`` has no effect.
-    """,
-)
 
+    :param policy: The policy model to use (MlpLstmPolicy, CnnLstmPolicy, MultiInputLstmPolicy, or a
+        subclass of sb3-contrib's RecurrentActorCriticPolicy)
+    :param env: The environment to learn from (if registered in Gym, can be str); it needs an episode limit
+    :param learning_rate: The actor's learning rate, it can be a function
+        of the current progress remaining (from 1 to 0)
+    :param n_episodes: The number K of complete episodes in each update's batch, counted over all
+        environments; a multiple of ``n_envs`` (a warning says what another value costs). A change
+        after construction applies from the next batch
+    :param stale_episodes: What becomes of the episodes that begin while the batch being collected is
+        full (the next policy would finish them): ``"drop"`` (not trained on: every batch is on-policy)
+        or ``"importance"`` (trained on in the next batch, with importance weights)
+    :param gamma: Discount factor
+    :param baseline: ``"none"``, ``"mean"`` (the mean of the other episodes' weights, so that it stays
+        unbiased) or ``"value"`` (a learned ``V_phi(s)``: REINFORCE with baseline)
+    :param reward_to_go: Weight each log-probability by the discounted return from its step (True)
+        or by the whole episode's discounted return R(tau) (False, the seed's first estimator)
+    :param loss_reduction: ``"episode_mean"``: the sum over the batch's steps divided by K, the
+        unbiased estimator above; ``"step_mean"``: divided by the number of steps instead (as SB3's
+        losses), a ratio estimator: consistent, but biased by O(1/K) when episode lengths vary
+    :param max_episode_steps: Cut episodes after this many steps (a time-limit truncation); ``None``
+        keeps the env's own limit (an env without one is refused)
+    :param critic_learning_rate: The critic's learning rate (float or schedule); ``None`` uses
+        ``learning_rate``. Only with ``baseline="value"``
+    :param n_critic_updates: Number of critic gradient steps per batch. Only with ``baseline="value"``
+    :param normalize_advantage: Whether to divide the weights (after the baseline) by their standard
+        deviation over the batch. This only rescales, never recentres (that would be a baseline); the
+        random scale makes the estimate biased in magnitude, though not in direction
+    :param ent_coef: Entropy coefficient for the loss calculation
+    :param max_grad_norm: The maximum norm for gradient clipping (actor and critic separately);
+        ``None`` for no clipping
+    :param use_sde: Whether to use generalized State Dependent Exploration (gSDE)
+        instead of action noise exploration (default: False). With gSDE the estimate stays unbiased:
+        the noise is drawn afresh at every step (``sde_sample_freq=1``) and the log-probabilities'
+        gradient includes the noise's dependence on the features (SB3 detaches it)
+    :param sde_sample_freq: Sample a new noise matrix every n steps when using gSDE; must be 1 with
+        ``use_sde=True`` (a matrix kept over several steps makes the steps' log-probabilities those of
+        another distribution than the one the actions come from); -1 (the default) without gSDE
+    :param rollout_buffer_class: Rollout buffer class to use, a subclass of ``EpisodicRolloutBuffer``
+        (or ``DictEpisodicRolloutBuffer``). If ``None``, it will be automatically selected.
+    :param rollout_buffer_kwargs: Keyword arguments to pass to the rollout buffer on creation.
+    :param exact_rollouts: No effect: rollouts always use SB3's torch forward pass, which carries the
+        LSTM states (accepted so that configurations move between algorithms)
+    :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
+        the reported success rate, mean episode length, and mean reward over
+    :param tensorboard_log: the log location for tensorboard (if None, no logging; needs the ``tensorboard`` extra)
+    :param policy_kwargs: additional arguments to be passed to the policy on creation
+    :param verbose: Verbosity level: 0 for no output, 1 for info messages (such as device or wrappers used), 2 for
+        debug messages
+    :param seed: Seed for the pseudo random generators
+    :param device: Device (cpu, cuda, ...) on which the code should be run.
+        Setting it to auto, the code will be run on the GPU if possible.
+    :param _init_setup_model: Whether or not to build the network at the creation of the instance
+    """
 
-class RecurrentReinforce(RecurrentMixin, Reinforce):
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = RECURRENT_POLICY_ALIASES
+
+    def __init__(
+        self,
+        policy: str | type[RecurrentActorCriticPolicy],
+        env: GymEnv | str,
+        learning_rate: float | Schedule = 1e-3,
+        n_episodes: int = 16,
+        stale_episodes: str = "drop",
+        gamma: float = 0.99,
+        baseline: str = "value",
+        reward_to_go: bool = True,
+        loss_reduction: str = "episode_mean",
+        max_episode_steps: int | None = None,
+        critic_learning_rate: float | Schedule | None = None,
+        n_critic_updates: int = 1,
+        normalize_advantage: bool = False,
+        ent_coef: float = 0.0,
+        max_grad_norm: float | None = None,
+        use_sde: bool = False,
+        sde_sample_freq: int = -1,
+        rollout_buffer_class: type[RolloutBuffer] | None = None,
+        rollout_buffer_kwargs: dict[str, Any] | None = None,
+        exact_rollouts: bool = False,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
+    ):
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            n_episodes=n_episodes,
+            stale_episodes=stale_episodes,
+            gamma=gamma,
+            baseline=baseline,
+            reward_to_go=reward_to_go,
+            loss_reduction=loss_reduction,
+            max_episode_steps=max_episode_steps,
+            critic_learning_rate=critic_learning_rate,
+            n_critic_updates=n_critic_updates,
+            normalize_advantage=normalize_advantage,
+            ent_coef=ent_coef,
+            max_grad_norm=max_grad_norm,
+            use_sde=use_sde,
+            sde_sample_freq=sde_sample_freq,
+            rollout_buffer_class=rollout_buffer_class,
+            rollout_buffer_kwargs=rollout_buffer_kwargs,
+            exact_rollouts=exact_rollouts,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            policy_kwargs=policy_kwargs,
+            verbose=verbose,
+            seed=seed,
+            device=device,
+            _init_setup_model=_init_setup_model,
+        )
 
     def _episode_sequences(self, rollout_data: EpisodeBatchSamples) -> tuple[th.Tensor, int]:
         """Where each of the batch's steps goes in ``n_episodes`` padded sequences: ``episode * L + t``."""
@@ -258,20 +482,3 @@ class RecurrentReinforce(RecurrentMixin, Reinforce):
         :return: the trained model
         """
         return super().learn(total_timesteps, callback, log_interval, tb_log_name, reset_num_timesteps, progress_bar)
-
-
-RecurrentReinforce.__doc__ = docstring_with_parameters_of(
-    Reinforce,
-    """
-    REINFORCE with an LSTM policy: :class:`sb3_pg.Reinforce` (batches of ``n_episodes`` complete
-    episodes, every baseline and weight) on sb3-contrib's ``RecurrentActorCriticPolicy``. The
-    estimator is REINFORCE's with ``pi(a_t|h_t)``, ``h_t`` the LSTM state after the episode's
-    observations up to ``s_t``: each episode is kept whole and run through the LSTMs from a zero
-    state at its first step, so its importance weight and every log-probability are the current
-    policy's given the whole history, and padding changes no gradient. The value baseline is
-    ``V(h_t)``. Policies: ``MlpLstmPolicy``, ``CnnLstmPolicy``, ``MultiInputLstmPolicy``.
-
-    Maths: ``docs/maths.md``. Rollouts use SB3's torch forward pass (the fast paths carry no LSTM
-    state); ``exact_rollouts`` has no effect.
-    """,
-)
