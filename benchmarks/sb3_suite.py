@@ -17,6 +17,7 @@ import ast
 import shutil
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -83,16 +84,17 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=2, help="pytest-xdist workers")
     args = parser.parse_args()
     out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
     failed = {}
-    for variant in VARIANTS:
-        folder = out / variant
-        shutil.rmtree(folder, ignore_errors=True)
-        export_tests(args.sb3, folder)
-        files = args.files or files_using_a2c(folder / "tests")
-        if variant == "sb3_pg":
-            substituted = [name for name in files if substitute(folder / "tests" / name)]
-            print(f"sb3_pg's A2C in {len(substituted)} of {len(files)} files")
-        failed[variant] = run(folder, files, args.n)
+    with tempfile.TemporaryDirectory(prefix="sb3_suite_") as scratch:  # the copies of SB3's tests
+        for variant in VARIANTS:
+            folder = Path(scratch) / variant
+            export_tests(args.sb3, folder)
+            files = args.files or files_using_a2c(folder / "tests")
+            if variant == "sb3_pg":
+                substituted = [name for name in files if substitute(folder / "tests" / name)]
+                print(f"sb3_pg's A2C in {len(substituted)} of {len(files)} files")
+            failed[variant] = run(folder, files, args.n)
     only_ours = sorted(failed["sb3_pg"] - failed["sb3"])
     lines = [
         "# SB3's test suite with sb3_pg's A2C",

@@ -15,7 +15,13 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.type_aliases import Schedule
+from stable_baselines3.common.utils import FloatSchedule, update_learning_rate
+from torch.nn import functional as F
+
+from sb3_pg.common.fast_optim import clip_grad_norm, zero_grad
 
 
 def _zero_observation(space: spaces.Space) -> Any:
@@ -130,3 +136,102 @@ class ParameterSplit:
         if policy is self.policy:
             return self
         return ParameterSplit.build(policy, critic_learning_rate)
+
+
+class SeparateCritic(OnPolicyAlgorithm):
+    """
+    An ``OnPolicyAlgorithm`` whose critic may have its own optimizer (``critic_optimizer``) and
+    learning-rate schedule (``critic_lr_schedule``), for whatever policy it holds (:class:`ParameterSplit`).
+
+    With a separate critic, ``policy.optimizer`` steps the actor's parameters only and
+    ``critic_optimizer`` the critic's (see :func:`split_actor_critic_parameters`). Both use the
+    policy's ``optimizer_class`` and ``optimizer_kwargs``.
+    """
+
+    critic_lr_schedule: Schedule | None
+    critic_learning_rate: float | Schedule | None
+    n_critic_updates: int
+    _split: ParameterSplit | None = None
+
+    def _setup_optimizers(self, critic_learning_rate: float | Schedule | None) -> None:
+        """
+        Without a critic learning rate, keep the policy's one optimizer over all parameters (SB3).
+        With one, give the critic its own optimizer and learning-rate schedule, and restrict the
+        policy's optimizer to the actor's parameters. Called by ``_setup_model`` after the policy is
+        built; a policy the user puts in ``model.policy`` later gets the same (:class:`ParameterSplit`).
+
+        :param critic_learning_rate: the critic's learning rate or schedule, or None
+        """
+        self.critic_lr_schedule = None if critic_learning_rate is None else FloatSchedule(critic_learning_rate)
+        self._split = None
+        self._parameter_split()
+
+    def _parameter_split(self) -> ParameterSplit:
+        """The actor's and critic's parameters and the critic's optimizer, for the policy held now."""
+        critic_lr = None if self.critic_lr_schedule is None else self.critic_lr_schedule(self._current_progress_remaining)
+        if self._split is None:
+            self._split = ParameterSplit.build(self.policy, critic_lr)
+        else:
+            self._split = self._split.follow(self.policy, critic_lr)
+        return self._split
+
+    @property
+    def critic_optimizer(self) -> th.optim.Optimizer | None:
+        """The critic's own optimizer (None: one joint optimizer, ``policy.optimizer``, trains both)."""
+        return self._parameter_split().critic_optimizer
+
+    @property
+    def _actor_params(self) -> list[th.nn.Parameter]:
+        """The parameters the actor's step clips and moves (all of them with one joint optimizer)."""
+        return self._parameter_split().actor_params
+
+    @property
+    def _critic_params(self) -> list[th.nn.Parameter]:
+        """The critic's own parameters (none with one joint optimizer)."""
+        return self._parameter_split().critic_params
+
+    def _update_critic_learning_rate(self) -> None:
+        """Set and log the critic's learning rate for the current progress."""
+        assert self.critic_optimizer is not None and self.critic_lr_schedule is not None
+        critic_lr = self.critic_lr_schedule(self._current_progress_remaining)
+        self.logger.record("train/critic_learning_rate", critic_lr)
+        update_learning_rate(self.critic_optimizer, critic_lr)
+
+    def _critic_step(self, rollout_data: Any) -> float:
+        """
+        One gradient step of the critic alone: minimise the MSE between ``V_phi(s)`` and the batch's
+        ``returns``.
+
+        :param rollout_data: the batch from the rollout buffer
+        :return: the value loss before the step
+        """
+        assert self.critic_optimizer is not None
+        value_loss = F.mse_loss(rollout_data.returns, self._batch_values(rollout_data))
+        self._gradient_step(self.critic_optimizer, value_loss, self._critic_params)
+        return value_loss.item()
+
+    def _batch_values(self, rollout_data: Any) -> th.Tensor:
+        """``V_phi(s)`` of a batch's steps, with gradient (recurrent policies override it)."""
+        return self.policy.predict_values(rollout_data.observations).flatten()
+
+    def _gradient_step(self, optimizer: th.optim.Optimizer, loss: th.Tensor, params: list[th.nn.Parameter]) -> None:
+        """
+        One step of ``optimizer`` down the gradient of ``loss``, with the gradients of ``params``
+        (the optimizer's parameters, in order) clipped to ``max_grad_norm`` first.
+        """
+        zero_grad(optimizer)
+        loss.backward()
+        if self.max_grad_norm is not None:
+            clip_grad_norm(params, self.max_grad_norm)
+        optimizer.step()
+
+    def _train_critic(self, rollout_data: Any) -> list[float]:
+        """
+        ``n_critic_updates`` critic steps with the separate critic optimizer; none without one.
+
+        :param rollout_data: the batch from the rollout buffer (its ``returns`` are the targets)
+        :return: the value loss before each step
+        """
+        if self.critic_optimizer is None:
+            return []
+        return [self._critic_step(rollout_data) for _ in range(self.n_critic_updates)]

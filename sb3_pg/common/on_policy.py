@@ -1,6 +1,6 @@
-"""What ``Reinforce`` and ``A2C`` share: argument checks, the rollout loop (SB3's, with hooks and the
-fast forward pass), and an optional critic with its own optimizer and learning-rate schedule, saved
-and logged."""
+"""What ``Reinforce`` and ``A2C`` share: the rollout loop (SB3's, with hooks and the fast forward
+pass), saving and loading, and the speed layer's seam; the argument checks are in
+:mod:`sb3_pg.common.arguments`, the separate critic in :mod:`sb3_pg.common.critic`."""
 
 from typing import Any, ClassVar
 
@@ -11,26 +11,20 @@ from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ConvertCallback, ProgressBarCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.save_util import load_from_zip_file
-from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
-from stable_baselines3.common.utils import FloatSchedule, obs_as_tensor, update_learning_rate
+from stable_baselines3.common.type_aliases import PyTorchObs
+from stable_baselines3.common.utils import obs_as_tensor
 from stable_baselines3.common.vec_env import VecEnv
-from torch.nn import functional as F
 
+from sb3_pg.common.arguments import ArgumentChecks
 from sb3_pg.common.backend import Backend
-from sb3_pg.common.critic import ParameterSplit
+from sb3_pg.common.critic import SeparateCritic
 from sb3_pg.common.fast_forward import FastForward
-from sb3_pg.common.fast_optim import clip_grad_norm, zero_grad
 from sb3_pg.common.numpy_actor import NumpyActor
 from sb3_pg.common.validation import (
     check_bool,
     check_choice,
-    check_learning_rate,
-    check_net_arch,
     check_positive_int,
-    check_range,
-    check_spaces,
     check_tensorboard,
-    is_real,
 )
 
 
@@ -43,23 +37,30 @@ def runs_user_code(callback: BaseCallback) -> bool:
     return not isinstance(callback, ProgressBarCallback)
 
 
-class ActorCriticAlgorithm(OnPolicyAlgorithm):
+class ActorCriticAlgorithm(ArgumentChecks, SeparateCritic, OnPolicyAlgorithm):
     """
-    Base of sb3_pg's algorithms: an SB3 ``OnPolicyAlgorithm`` whose critic may have its own
-    optimizer (``critic_optimizer``) and learning-rate schedule (``critic_lr_schedule``).
+    Base of sb3_pg's algorithms: an SB3 ``OnPolicyAlgorithm`` with the argument checks they share
+    (:class:`~sb3_pg.common.arguments.ArgumentChecks`), an optional critic with its own optimizer
+    (:class:`~sb3_pg.common.critic.SeparateCritic`), SB3's rollout loop with the fast forward pass,
+    and the hooks through which each algorithm changes the loop (default: SB3's fixed ``n_steps``
+    rollouts; in brackets, who overrides it):
 
-    With a separate critic, ``policy.optimizer`` steps the actor's parameters only and
-    ``critic_optimizer`` the critic's (see :func:`split_actor_critic_parameters`). Both use the
-    policy's ``optimizer_class`` and ``optimizer_kwargs``.
+    - :meth:`_rollout_continues`: another step while ``n_steps < n_rollout_steps`` (``Reinforce``:
+      until its batch of episodes is complete);
+    - :meth:`_sample_actions`: the policy's forward pass, or the fast paths (masks; LSTM states);
+    - :meth:`_bootstrap_truncations`: ``r += gamma V(s_terminal)`` where a time limit cut an episode
+      (``Reinforce``: into its returns instead);
+    - :meth:`_terminal_value`: ``V(s_terminal)`` of a truncated episode (LSTM states);
+    - :meth:`_add_step`: ``rollout_buffer.add(...)`` (``Reinforce``: episodes sorted into batches; LSTM
+      states carried);
+    - :meth:`_extra_step_data`: what else a step stores (action masks; LSTM states);
+    - :meth:`_bootstrap_values`: ``V(s)`` after the rollout's last step (``Reinforce``: none needed;
+      ``RecurrentA2C``: under its states);
+    - :meth:`_extra_buffer_kwargs`: extra arguments of the buffer (``RecurrentA2C``: the states' shape);
+    - :meth:`_evaluate_actions`: ``policy.evaluate_actions`` on a batch (masks; LSTM sequences).
     """
 
-    critic_lr_schedule: Schedule | None
-    critic_learning_rate: float | Schedule | None
-    n_critic_updates: int
-    _split: ParameterSplit | None = None
     exact_rollouts: bool = False
-    # The rollout buffers used by default: for flat observations, for Dict observations
-    default_rollout_buffers: ClassVar[tuple[type[RolloutBuffer], type[RolloutBuffer]]]
     # Whether the fast forward pass and the NumPy actor may serve the policy (not with masks or LSTM states)
     fast_paths_supported: ClassVar[bool] = True
     _speed: Backend | None = None  # the speed layer of the policy held now (_backend)
@@ -80,122 +81,6 @@ class ActorCriticAlgorithm(OnPolicyAlgorithm):
         except NotImplementedError as error:
             # SB3 refuses nested observation spaces with NotImplementedError while wrapping the env
             raise ValueError(f"`env` has an unsupported observation space: {error}") from error
-
-    def _check_common_arguments(self) -> None:
-        """Checks of the arguments every sb3_pg algorithm shares; raise ``ValueError``."""
-        if self.env is not None:  # load() builds the model without an env first
-            check_spaces(self.observation_space, self.action_space)
-        check_learning_rate("learning_rate", self.learning_rate)
-        check_positive_int("n_steps", self.n_steps)
-        check_range("gamma", self.gamma, 0.0, 1.0)
-        check_range("ent_coef", self.ent_coef, 0.0)
-        if self.max_grad_norm is not None and not (is_real(self.max_grad_norm) and self.max_grad_norm > 0):
-            raise ValueError(f"`max_grad_norm` must be a number > 0, or None for no clipping; got {self.max_grad_norm!r}")
-        if self.critic_learning_rate is not None:
-            check_learning_rate("critic_learning_rate", self.critic_learning_rate)
-        check_positive_int("n_critic_updates", self.n_critic_updates)
-        check_bool("exact_rollouts", self.exact_rollouts)  # use_sde is checked in __init__, before SB3 uses it
-        if not self.use_sde and self.sde_sample_freq != -1:
-            raise ValueError(f"`sde_sample_freq` needs use_sde=True; got sde_sample_freq={self.sde_sample_freq!r}")
-        check_net_arch(self.policy_kwargs)
-        if self.rollout_buffer_kwargs is not None and not isinstance(self.rollout_buffer_kwargs, dict):
-            raise ValueError(f"`rollout_buffer_kwargs` must be a dict or None; got {self.rollout_buffer_kwargs!r}")
-
-    def _check_rollout_buffer_class(self, requirement: str) -> None:
-        """
-        :param requirement: what the algorithm needs of its buffer, for the message ("store action masks")
-        :raises ValueError: if ``rollout_buffer_class`` is set and derives from none of the
-            algorithm's ``default_rollout_buffers``
-        """
-        buffer_class = self.rollout_buffer_class
-        defaults = self.default_rollout_buffers
-        if buffer_class is None or (isinstance(buffer_class, type) and issubclass(buffer_class, defaults)):
-            return
-        names = " or ".join(c.__name__ for c in defaults)
-        raise ValueError(f"`rollout_buffer_class` must {requirement}: a subclass of {names}; got {buffer_class!r}")
-
-    def _setup_optimizers(self, critic_learning_rate: float | Schedule | None) -> None:
-        """
-        Without a critic learning rate, keep the policy's one optimizer over all parameters (SB3).
-        With one, give the critic its own optimizer and learning-rate schedule, and restrict the
-        policy's optimizer to the actor's parameters. Called by ``_setup_model`` after the policy is
-        built; a policy the user puts in ``model.policy`` later gets the same (:class:`ParameterSplit`).
-
-        :param critic_learning_rate: the critic's learning rate or schedule, or None
-        """
-        self.critic_lr_schedule = None if critic_learning_rate is None else FloatSchedule(critic_learning_rate)
-        self._split = None
-        self._parameter_split()
-
-    def _parameter_split(self) -> ParameterSplit:
-        """The actor's and critic's parameters and the critic's optimizer, for the policy held now."""
-        critic_lr = None if self.critic_lr_schedule is None else self.critic_lr_schedule(self._current_progress_remaining)
-        if self._split is None:
-            self._split = ParameterSplit.build(self.policy, critic_lr)
-        else:
-            self._split = self._split.follow(self.policy, critic_lr)
-        return self._split
-
-    @property
-    def critic_optimizer(self) -> th.optim.Optimizer | None:
-        """The critic's own optimizer (None: one joint optimizer, ``policy.optimizer``, trains both)."""
-        return self._parameter_split().critic_optimizer
-
-    @property
-    def _actor_params(self) -> list[th.nn.Parameter]:
-        """The parameters the actor's step clips and moves (all of them with one joint optimizer)."""
-        return self._parameter_split().actor_params
-
-    @property
-    def _critic_params(self) -> list[th.nn.Parameter]:
-        """The critic's own parameters (none with one joint optimizer)."""
-        return self._parameter_split().critic_params
-
-    def _update_critic_learning_rate(self) -> None:
-        """Set and log the critic's learning rate for the current progress."""
-        assert self.critic_optimizer is not None and self.critic_lr_schedule is not None
-        critic_lr = self.critic_lr_schedule(self._current_progress_remaining)
-        self.logger.record("train/critic_learning_rate", critic_lr)
-        update_learning_rate(self.critic_optimizer, critic_lr)
-
-    def _critic_step(self, rollout_data: Any) -> float:
-        """
-        One gradient step of the critic alone: minimise the MSE between ``V_phi(s)`` and the batch's
-        ``returns``.
-
-        :param rollout_data: the batch from the rollout buffer
-        :return: the value loss before the step
-        """
-        assert self.critic_optimizer is not None
-        value_loss = F.mse_loss(rollout_data.returns, self._batch_values(rollout_data))
-        self._gradient_step(self.critic_optimizer, value_loss, self._critic_params)
-        return value_loss.item()
-
-    def _batch_values(self, rollout_data: Any) -> th.Tensor:
-        """``V_phi(s)`` of a batch's steps, with gradient (recurrent policies override it)."""
-        return self.policy.predict_values(rollout_data.observations).flatten()
-
-    def _gradient_step(self, optimizer: th.optim.Optimizer, loss: th.Tensor, params: list[th.nn.Parameter]) -> None:
-        """
-        One step of ``optimizer`` down the gradient of ``loss``, with the gradients of ``params``
-        (the optimizer's parameters, in order) clipped to ``max_grad_norm`` first.
-        """
-        zero_grad(optimizer)
-        loss.backward()
-        if self.max_grad_norm is not None:
-            clip_grad_norm(params, self.max_grad_norm)
-        optimizer.step()
-
-    def _train_critic(self, rollout_data: Any) -> list[float]:
-        """
-        ``n_critic_updates`` critic steps with the separate critic optimizer; none without one.
-
-        :param rollout_data: the batch from the rollout buffer (its ``returns`` are the targets)
-        :return: the value loss before each step
-        """
-        if self.critic_optimizer is None:
-            return []
-        return [self._critic_step(rollout_data) for _ in range(self.n_critic_updates)]
 
     @classmethod
     def load(cls, path: Any, env: Any = None, device: th.device | str = "auto", **kwargs: Any) -> Any:  # type: ignore[override]
