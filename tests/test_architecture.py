@@ -3,9 +3,12 @@ another tool, no module-global mutable state, and one entry adds an algorithm va
 everywhere (help, train, compare, tune)."""
 
 import ast
+import inspect
 from pathlib import Path
 
 import pytest
+
+import sb3_pg
 
 ROOT = Path(__file__).parent.parent
 # The repository's folders and the modules they install as (pyproject.toml's package-dir)
@@ -199,3 +202,15 @@ def test_a_vec_env_kind_added_as_one_entry_is_everywhere(monkeypatch, tmp_path, 
         == 0
     )
     assert len(made) >= 3 and isinstance(DummyVecEnv, type)
+
+
+@pytest.mark.parametrize("name", [name for name in sb3_pg.__all__ if name != "__version__"])
+def test_public_classes_document_every_argument_in_their_source(name):
+    """Docstrings written in the source (an IDE shows them), with a ``:param`` for every argument."""
+    cls = getattr(sb3_pg, name)
+    source = inspect.getsource(cls)
+    doc = cls.__doc__ or ""
+    assert doc.strip() and doc.strip().splitlines()[0] in source
+    for argument in inspect.signature(cls.__init__).parameters:
+        if argument != "self":
+            assert f":param {argument}:" in doc, argument

@@ -313,7 +313,7 @@ class RecurrentReinforce(RecurrentMixin, Reinforce):
         subclass of sb3-contrib's RecurrentActorCriticPolicy)
     :param env: The environment to learn from (if registered in Gym, can be str); it needs an episode limit
     :param learning_rate: The actor's learning rate, it can be a function
-        of the current progress remaining (from 1 to 0)
+        of the current progress remaining (from 1 to 0). 1e-3 by default (``Reinforce``'s is 3e-3)
     :param n_episodes: The number K of complete episodes in each update's batch, counted over all
         environments; a multiple of ``n_envs`` (a warning says what another value costs). A change
         after construction applies from the next batch
@@ -336,9 +336,11 @@ class RecurrentReinforce(RecurrentMixin, Reinforce):
     :param normalize_advantage: Whether to divide the weights (after the baseline) by their standard
         deviation over the batch. This only rescales, never recentres (that would be a baseline); the
         random scale makes the estimate biased in magnitude, though not in direction
+        (``True`` by default, with ``max_grad_norm=0.5`` and ``learning_rate=1e-3``: with ``Reinforce``'s
+        defaults, ``False``, ``None`` and 3e-3, the LSTM policy did not learn CartPoleNoVel-v1)
     :param ent_coef: Entropy coefficient for the loss calculation
     :param max_grad_norm: The maximum norm for gradient clipping (actor and critic separately);
-        ``None`` for no clipping
+        ``None`` for no clipping; 0.5 by default
     :param use_sde: Whether to use generalized State Dependent Exploration (gSDE)
         instead of action noise exploration (default: False). With gSDE the estimate stays unbiased:
         the noise is drawn afresh at every step (``sde_sample_freq=1``) and the log-probabilities'
@@ -379,9 +381,9 @@ class RecurrentReinforce(RecurrentMixin, Reinforce):
         max_episode_steps: int | None = None,
         critic_learning_rate: float | Schedule | None = None,
         n_critic_updates: int = 1,
-        normalize_advantage: bool = False,
+        normalize_advantage: bool = True,
         ent_coef: float = 0.0,
-        max_grad_norm: float | None = None,
+        max_grad_norm: float | None = 0.5,
         use_sde: bool = False,
         sde_sample_freq: int = -1,
         rollout_buffer_class: type[RolloutBuffer] | None = None,
