@@ -18,7 +18,7 @@ def pytest_addoption(parser) -> None:  # type: ignore[no-untyped-def]
         type=float,
         default=None,
         help="the standard error of the ratio to the exact gradient that the gradient tests reach "
-        "(default: each test's; 0.01 makes a 5%% bias fail them: benchmarks/README.md)",
+        "(default: each test's; 0.01 makes a 5%% bias fail them: docs/maths.md)",
     )
 
 
