@@ -324,7 +324,7 @@ class RecurrentReinforce(RecurrentMixin, Reinforce):
     :param baseline: ``"none"``, ``"mean"`` (the mean of the other episodes' weights, so that it stays
         unbiased) or ``"value"`` (a learned ``V_phi(s)``: REINFORCE with baseline)
     :param reward_to_go: Weight each log-probability by the discounted return from its step (True)
-        or by the whole episode's discounted return R(tau) (False, the seed's first estimator)
+        or by the whole episode's discounted return R(tau) (False: the whole-return estimator)
     :param loss_reduction: ``"episode_mean"``: the sum over the batch's steps divided by K, the
         unbiased estimator above; ``"step_mean"``: divided by the number of steps instead (as SB3's
         losses), a ratio estimator: consistent, but biased by O(1/K) when episode lengths vary
