@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
 from pathlib import Path
 
 VARIANTS = ("sb3", "sb3_pg")
@@ -57,23 +58,37 @@ def files_using_a2c(tests: Path) -> list[str]:
     return sorted(path.name for path in tests.glob("test_*.py") if "A2C" in path.read_text())
 
 
-def failures(report: Path) -> set[str]:
-    """The failed or erroring test ids of a JUnit XML report."""
-    failed = set()
+@dataclass
+class Outcome:
+    """What one variant's pytest run did, from its JUnit XML report."""
+
+    ran: int  # test cases collected and run (collection errors of a file count as one each)
+    skipped: int
+    failed: set[str]  # the failed or erroring test ids
+
+
+def outcome(report: Path) -> Outcome:
+    ran, skipped, failed = 0, 0, set()
     for case in ElementTree.parse(report).getroot().iter("testcase"):
+        ran += 1
+        if case.find("skipped") is not None:
+            skipped += 1
         if case.find("failure") is not None or case.find("error") is not None:
             failed.add(f"{case.get('classname')}::{case.get('name')}")
-    return failed
+    return Outcome(ran, skipped, failed)
 
 
-def run(folder: Path, files: list[str], workers: int) -> set[str]:
+def run(folder: Path, files: list[str], workers: int) -> Outcome:
     report = folder / "report.xml"
     command = [sys.executable, "-m", "pytest", *[f"tests/{name}" for name in files], "-q", "-p", "no:cacheprovider"]
+    # A file that cannot be imported here (an optional dependency, such as ale_py) fails alone: without
+    # the flag, one collection error stops the whole run and nothing is compared
     command += ["-p", "no:randomly", f"--junitxml={report}", "-o", "addopts=", "--rootdir", str(folder)]
+    command += ["--continue-on-collection-errors"]
     if workers > 1:
         command += ["-n", str(workers)]
     subprocess.run(command, cwd=folder, check=False)
-    return failures(report)
+    return outcome(report)
 
 
 def main() -> None:
@@ -85,7 +100,7 @@ def main() -> None:
     args = parser.parse_args()
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    failed = {}
+    outcomes: dict[str, Outcome] = {}
     with tempfile.TemporaryDirectory(prefix="sb3_suite_") as scratch:  # the copies of SB3's tests
         for variant in VARIANTS:
             folder = Path(scratch) / variant
@@ -94,26 +109,29 @@ def main() -> None:
             if variant == "sb3_pg":
                 substituted = [name for name in files if substitute(folder / "tests" / name)]
                 print(f"sb3_pg's A2C in {len(substituted)} of {len(files)} files")
-            failed[variant] = run(folder, files, args.n)
-    only_ours = sorted(failed["sb3_pg"] - failed["sb3"])
+            outcomes[variant] = run(folder, files, args.n)
+    sb3, ours = outcomes["sb3"], outcomes["sb3_pg"]
+    only_ours = sorted(ours.failed - sb3.failed)
     lines = [
         "# SB3's test suite with sb3_pg's A2C",
         "",
         f"Files: {', '.join(files)}.",
         "",
-        f"- failing with SB3's A2C: {len(failed['sb3'])}",
-        f"- failing with sb3_pg's A2C: {len(failed['sb3_pg'])}",
+        f"- tests run: {sb3.ran} with SB3's A2C ({sb3.skipped} skipped), {ours.ran} with sb3_pg's ({ours.skipped} skipped)",
+        f"- failing with SB3's A2C: {len(sb3.failed)}",
+        f"- failing with sb3_pg's A2C: {len(ours.failed)}",
         f"- failing only with sb3_pg's A2C: {len(only_ours)}",
         "",
         *[f"  - `{test}`" for test in only_ours],
         "",
         "Failing with both (the installed SB3 against the checkout's tests):",
         "",
-        *[f"- `{test}`" for test in sorted(failed["sb3"] & failed["sb3_pg"])],
+        *[f"- `{test}`" for test in sorted(sb3.failed & ours.failed)],
     ]
     (out / "summary.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines[:8]))
-    sys.exit(1 if only_ours else 0)
+    print("\n".join(lines[:9]))
+    # Nothing compared (every file failed to import) is no result either
+    sys.exit(1 if only_ours or ours.ran <= len(files) else 0)
 
 
 if __name__ == "__main__":
