@@ -108,6 +108,20 @@ def test_unsupported_spaces(algo, env, message):
 
 
 @pytest.mark.parametrize("algo", [Reinforce, A2C])
+@pytest.mark.parametrize(
+    "buffer_kwargs, message",
+    [
+        (dict(wrong_keyword=1), "unexpected keyword argument 'wrong_keyword'"),
+        (dict(gamma=1), "multiple values for keyword argument 'gamma'"),
+    ],
+)
+def test_bad_rollout_buffer_kwargs_raise_sb3s_type_error(algo, buffer_kwargs, message):
+    """SB3's own tests (test_buffers.py::test_custom_rollout_buffer) expect these TypeErrors and words."""
+    with pytest.raises(TypeError, match=message):
+        algo("MlpPolicy", "Pendulum-v1", rollout_buffer_kwargs=buffer_kwargs)
+
+
+@pytest.mark.parametrize("algo", [Reinforce, A2C])
 def test_good_defaults_construct(algo):
     algo("MlpPolicy", "CartPole-v1")
 

@@ -134,6 +134,11 @@ def check_spaces(observation_space: spaces.Space, action_space: spaces.Space) ->
         raise ValueError(f"`env` has a nested Dict observation space {observation_space}; only one level of Dict is supported")
 
 
+class BufferKwargsError(TypeError, ValueError):
+    """A bad ``rollout_buffer_kwargs``: a ``TypeError`` with the wording SB3's buffers raise (the
+    exception SB3 users catch), and a ``ValueError`` as every other argument check of sb3_pg."""
+
+
 def check_buffer_kwargs(buffer_class: type, kwargs: dict[str, Any], set_by_algorithm: dict[str, Any]) -> dict[str, Any]:
     """
     :param buffer_class: the rollout buffer class
@@ -141,7 +146,7 @@ def check_buffer_kwargs(buffer_class: type, kwargs: dict[str, Any], set_by_algor
     :param set_by_algorithm: the buffer arguments the algorithm sets from its own arguments, with their values
     :return: the buffer's keyword arguments: ``kwargs`` with the algorithm's values (a model being
         loaded has them in its saved ``rollout_buffer_kwargs`` already)
-    :raises ValueError: if ``kwargs`` sets an argument the algorithm sets, to another value, or one
+    :raises BufferKwargsError: if ``kwargs`` sets an argument the algorithm sets, to another value, or one
         the buffer class does not take
     """
     taken = set(inspect.signature(buffer_class).parameters) - {"self", "args", "kwargs"}
@@ -151,12 +156,16 @@ def check_buffer_kwargs(buffer_class: type, kwargs: dict[str, Any], set_by_algor
         # A saved model's kwargs went through JSON, which turns tuples into lists
         if key in set_by_algorithm and (value == expected or (isinstance(expected, tuple) and list(expected) == value)):
             continue
+        name = buffer_class.__name__
         if key in own:
-            raise ValueError(
-                f"`rollout_buffer_kwargs` must not set {key!r}: the algorithm sets it (pass it to the algorithm instead)"
+            raise BufferKwargsError(
+                f"`rollout_buffer_kwargs`: {name}.__init__() got multiple values for keyword argument {key!r}: "
+                "the algorithm sets it (pass it to the algorithm instead)"
             )
         if key not in taken:
             allowed = ", ".join(sorted(taken - own)) or "nothing"
-            name = buffer_class.__name__
-            raise ValueError(f"`rollout_buffer_kwargs` has {key!r}, which {name} does not take; it takes {allowed}")
+            raise BufferKwargsError(
+                f"`rollout_buffer_kwargs`: {name}.__init__() got an unexpected keyword argument {key!r}, "
+                f"which {name} does not take; it takes {allowed}"
+            )
     return {**kwargs, **set_by_algorithm}
