@@ -3,6 +3,7 @@ pages (each page's blocks in order, in one namespace, in a scratch folder); the 
 set-up commands, and CI runs its test command."""
 
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,20 @@ def test_every_page_is_in_the_table_of_contents():
     pages = [p.relative_to(DOCS).with_suffix("").as_posix() for p in DOCS.rglob("*.md") if "_build" not in p.parts]
     missing = [page for page in pages if page not in ("index",) and page not in index]
     assert not missing, missing
+
+
+def readme_compare_commands() -> list[str]:
+    """Every ``sb3-pg compare`` command README shows, its continuation lines joined."""
+    text = (ROOT / "README.md").read_text().replace("\\\n", " ")
+    return [line[line.index("sb3-pg compare") :] for line in text.splitlines() if "sb3-pg compare" in line]
+
+
+@pytest.mark.parametrize("command", readme_compare_commands())
+def test_readme_compare_commands_parse_and_validate(command, tmp_path, monkeypatch):
+    """Each as written: its algorithms, envs (their RL Zoo budgets) and options are accepted."""
+    from sb3_pg.cli import build_parser
+    from sb3_pg.cli.compare import validate
+
+    monkeypatch.chdir(tmp_path)  # the default --out
+    args = build_parser().parse_args(shlex.split(command)[1:])
+    validate(args)
