@@ -47,15 +47,16 @@ def read_finals(paths: list[Path]) -> dict[str, dict[int, float]]:
 def summary_lines(finals: dict[str, dict[int, float]], against: str | None = None) -> list[str]:
     """One line per probe: its seeds, final returns, final-return IQM [95% CI], and P(better than ``against``)."""
     lines = []
+    reference = None if against is None else np.array(list(finals[against].values()))
     for name, by_seed in finals.items():
-        scores = np.array([by_seed[seed] for seed in sorted(by_seed)])
+        seeds = sorted(by_seed)
+        scores = np.array([by_seed[seed] for seed in seeds])
         interval = iqm_interval(scores)
         line = (
-            f"{name}: seeds {' '.join(map(str, sorted(by_seed)))}; final {' '.join(f'{s:.1f}' for s in scores)}; "
+            f"{name}: seeds {' '.join(map(str, seeds))}; final {' '.join(f'{s:.1f}' for s in scores)}; "
             f"IQM {interval.value:.1f} [{interval.low:.1f}, {interval.high:.1f}]"
         )
-        if against is not None and name != against:
-            reference = np.array(list(finals[against].values()))
+        if reference is not None and name != against:
             line += f"; P(better than {against}) {probability_of_improvement(scores, reference):.2f}"
         lines.append(line)
     return lines
