@@ -9,9 +9,11 @@ are parsed here with :func:`parse_policy_kwargs`, which accepts only literals, `
 """
 
 import ast
+import importlib
 import importlib.resources
 import importlib.util
 import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +132,40 @@ def parse_policy_kwargs(text: str) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise ValueError(f"{text!r} is not a dict")
     return parsed
+
+
+def env_wrapper(spec: Any) -> Callable[[gym.Env], gym.Env] | None:
+    """
+    RL Zoo's ``env_wrapper`` as a function wrapping one env, read as ``rl_zoo3.utils.get_wrapper_class``
+    reads it: ``"module.Class"``, ``{"module.Class": {kwargs}}``, or a list of them applied in order.
+
+    :param spec: the entry's value, or None for no wrapper
+    :raises ValueError: a value of another form, or a class that cannot be imported
+    """
+    if spec is None:
+        return None
+    wrappers: list[tuple[type, dict[str, Any]]] = []
+    for item in spec if isinstance(spec, list) else [spec]:
+        if isinstance(item, dict) and len(item) == 1:
+            name, kwargs = next(iter(item.items()))
+            kwargs = kwargs or {}
+        else:
+            name, kwargs = item, {}
+        if not isinstance(name, str) or "." not in name or not isinstance(kwargs, dict):
+            raise ValueError(f"expected module.Class, {{module.Class: {{arguments}}}} or a list of them; got {item!r}")
+        module_name, class_name = name.rsplit(".", 1)
+        try:
+            wrapper_class = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError) as error:
+            raise ValueError(f"cannot import {name}: {error}") from None
+        wrappers.append((wrapper_class, kwargs))
+
+    def wrap(env: gym.Env) -> gym.Env:
+        for wrapper_class, kwargs in wrappers:
+            env = wrapper_class(env, **kwargs)
+        return env
+
+    return wrap
 
 
 def format_policy_kwargs(kwargs: dict[str, Any]) -> str:
@@ -291,6 +327,11 @@ def _check_zoo_key(where: str, key: str, value: Any) -> None:
         raise ZooConfigError(f"{where}, key {key!r}: must be >= 1, got {value!r}")
     if key == "normalize" and isinstance(value, str):
         _check_normalize(where, value)
+    if key == "env_wrapper":
+        try:
+            env_wrapper(value)
+        except ValueError as error:
+            raise ZooConfigError(f"{where}, key 'env_wrapper': {error}") from None
 
 
 def _check_normalize(where: str, text: str) -> None:

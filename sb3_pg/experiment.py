@@ -25,6 +25,7 @@ from sb3_pg.configs import (
     SCHEDULE_KEYS,
     config_path,
     entry_key,
+    env_wrapper,
     load_config,
     parse_policy_kwargs,
     rl_zoo_a2c_budget,
@@ -52,6 +53,7 @@ class RunConfig:
     fingerprint: str  # changes when the set-up does: stored runs of another set-up are not reused
     policy: str = "MlpPolicy"
     library: str = "sb3"  # "sb3": an SB3 algorithm class; "tianshou": sb3_pg.compare.tianshou_runner trains it
+    env_wrapper: Any = None  # RL Zoo's env_wrapper as the entry writes it (sb3_pg.configs.env_wrapper), or None
 
     @property
     def gamma(self) -> float:
@@ -104,10 +106,11 @@ def entry_config(
     n_timesteps = int(float(entry.pop("n_timesteps", 100_000)))
     policy = str(entry.pop("policy", "MlpPolicy"))
     normalize = normalize_kwargs(entry.pop("normalize", False))
+    wrapper = entry.pop("env_wrapper", None)
     if isinstance(entry.get("policy_kwargs"), str):
         entry["policy_kwargs"] = parse_policy_kwargs(entry["policy_kwargs"])
     kwargs = with_schedules({**entry, **base_kwargs}, schedule_keys)
-    return RunConfig(algo_class, kwargs, n_envs, n_timesteps, normalize, source, code, policy)
+    return RunConfig(algo_class, kwargs, n_envs, n_timesteps, normalize, source, code, policy, env_wrapper=wrapper)
 
 
 def tuned_config(
@@ -203,6 +206,7 @@ def make_envs(
     normalize: dict[str, Any] | None = None,
     gamma: float = 0.99,
     vec_env: str = "dummy",
+    wrapper: Any = None,
 ) -> tuple[VecEnv, VecEnv]:
     """
     The training envs and a separate evaluation env.
@@ -211,11 +215,14 @@ def make_envs(
         (:data:`sb3_pg.vec_envs.VEC_ENV_KINDS`)
     :param normalize: ``VecNormalize`` arguments for the training envs (with ``gamma``), or None; the
         evaluation env then gets frozen statistics and raw rewards
+    :param wrapper: RL Zoo's ``env_wrapper`` (:func:`sb3_pg.configs.env_wrapper`), applied to every
+        training env and to the evaluation env (as RL Zoo applies it), or None
     :return: (training envs, evaluation env: one copy seeded ``seed + EVAL_SEED_OFFSET``)
     """
     ensure_registered(env_id)
-    env = make_vec_env_of(vec_env, env_id, n_envs, seed)
-    eval_env = make_vec_env(env_id, n_envs=1, seed=seed + EVAL_SEED_OFFSET)
+    wrap = env_wrapper(wrapper)
+    env = make_vec_env_of(vec_env, env_id, n_envs, seed, wrapper_class=wrap)
+    eval_env = make_vec_env(env_id, n_envs=1, seed=seed + EVAL_SEED_OFFSET, wrapper_class=wrap)
     if normalize is not None:
         env = VecNormalize(env, gamma=gamma, **normalize)
         eval_env = VecNormalize(eval_env, training=False, norm_reward=False, gamma=gamma)
@@ -286,7 +293,7 @@ def train_and_evaluate(
     :raises FloatingPointError: if an evaluation return is not finite
     """
     assert config.algo_class is not None, "train_and_evaluate trains SB3 algorithms"
-    env, eval_env = make_envs(env_id, config.n_envs, seed, config.normalize, config.gamma, vec_env)
+    env, eval_env = make_envs(env_id, config.n_envs, seed, config.normalize, config.gamma, vec_env, config.env_wrapper)
     result = RunResult()
     try:
         model = config.algo_class(config.policy, env, seed=seed, device="cpu", **config.kwargs)

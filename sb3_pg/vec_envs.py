@@ -27,7 +27,6 @@ Gymnasium info key marks get an entry.
 """
 
 import dataclasses
-import functools
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -447,6 +446,7 @@ def make_gymnasium_vec_env(
     vectorization_mode: str = "sync",
     env_kwargs: dict[str, Any] | None = None,
     monitor: bool = True,
+    wrapper_class: Callable[[gym.Env], gym.Env] | None = None,
 ) -> GymnasiumVecEnv:
     """
     ``gym.make_vec`` wrapped for SB3, seeded as ``make_vec_env`` seeds (env ``i`` with ``seed + i``).
@@ -454,13 +454,23 @@ def make_gymnasium_vec_env(
     :param vectorization_mode: ``"vector_entry_point"`` (the env's own vector implementation, where it
         has one that can give SB3's auto-reset: :func:`make_native_vector_env`; it has one generator
         for all its envs, seeded with ``seed``), ``"sync"`` or ``"async"`` (one process per env)
+    :param wrapper_class: applied to each env (``"sync"`` and ``"async"`` only), or None
     """
     if vectorization_mode not in VECTORIZATION_MODES:
         raise ValueError(f"`vectorization_mode` must be one of {', '.join(VECTORIZATION_MODES)}; got {vectorization_mode!r}")
     if vectorization_mode == "vector_entry_point":
+        if wrapper_class is not None:
+            raise ValueError("`wrapper_class`: the env's own vector implementation has no single envs to wrap")
         vector_env = make_native_vector_env(env_id, n_envs, **(env_kwargs or {}))
     else:
-        vector_env = gym.make_vec(env_id, num_envs=n_envs, vectorization_mode=vectorization_mode, **(env_kwargs or {}))
+        wrappers = None if wrapper_class is None else [wrapper_class]  # an env_wrapper may return any Env
+        vector_env = gym.make_vec(
+            env_id,
+            num_envs=n_envs,
+            vectorization_mode=vectorization_mode,
+            wrappers=wrappers,  # type: ignore[arg-type]
+            **(env_kwargs or {}),
+        )
     env = GymnasiumVecEnv(vector_env, monitor)
     if seed is not None:
         env.seed(seed)
@@ -491,27 +501,62 @@ def make_envpool_vec_env(
     return env
 
 
-def _make_sb3(vec_env_cls: type[VecEnv]) -> Callable[[str, int, int | None, dict[str, Any] | None, bool], VecEnv]:
-    def make(env_id: str, n_envs: int, seed: int | None, env_kwargs: dict[str, Any] | None, monitor: bool) -> VecEnv:
+# (env_id, n_envs, seed, env_kwargs, monitor, wrapper_class): a VecEnvKind's make
+Wrap = Callable[[gym.Env], gym.Env]
+EnvKwargs = dict[str, Any] | None
+MakeVecEnv = Callable[[str, int, int | None, dict[str, Any] | None, bool, Wrap | None], VecEnv]
+
+
+def _make_sb3(vec_env_cls: type[VecEnv]) -> MakeVecEnv:
+    def make(
+        env_id: str,
+        n_envs: int,
+        seed: int | None,
+        env_kwargs: dict[str, Any] | None,
+        monitor: bool,
+        wrapper_class: Wrap | None,
+    ) -> VecEnv:
         from stable_baselines3.common.env_util import make_vec_env
 
         if monitor:
-            return make_vec_env(env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs, vec_env_cls=vec_env_cls)  # type: ignore[arg-type]
-        vec_env = vec_env_cls([functools.partial(gym.make, env_id, **(env_kwargs or {})) for _ in range(n_envs)])  # type: ignore[call-arg,arg-type]
+            return make_vec_env(
+                env_id,
+                n_envs=n_envs,
+                seed=seed,
+                env_kwargs=env_kwargs,
+                vec_env_cls=vec_env_cls,  # type: ignore[arg-type]
+                wrapper_class=wrapper_class,
+            )
+
+        def make_env() -> gym.Env:
+            env = gym.make(env_id, **(env_kwargs or {}))
+            return env if wrapper_class is None else wrapper_class(env)
+
+        vec_env = vec_env_cls([make_env for _ in range(n_envs)])  # type: ignore[call-arg,arg-type]
         vec_env.seed(seed)
         return vec_env
 
     return make
 
 
-def _make_gymnasium(mode: str) -> Callable[[str, int, int | None, dict[str, Any] | None, bool], VecEnv]:
-    def make(env_id: str, n_envs: int, seed: int | None, env_kwargs: dict[str, Any] | None, monitor: bool) -> VecEnv:
-        return make_gymnasium_vec_env(env_id, n_envs, seed, mode, env_kwargs, monitor)
+def _make_gymnasium(mode: str) -> MakeVecEnv:
+    def make(
+        env_id: str,
+        n_envs: int,
+        seed: int | None,
+        env_kwargs: dict[str, Any] | None,
+        monitor: bool,
+        wrapper_class: Wrap | None,
+    ) -> VecEnv:
+        return make_gymnasium_vec_env(env_id, n_envs, seed, mode, env_kwargs, monitor, wrapper_class)
 
     return make
 
 
-def _make_envpool(env_id: str, n_envs: int, seed: int | None, env_kwargs: dict[str, Any] | None, monitor: bool) -> VecEnv:
+def _make_envpool(
+    env_id: str, n_envs: int, seed: int | None, env_kwargs: dict[str, Any] | None, monitor: bool, wrapper_class: Wrap | None
+) -> VecEnv:
+    assert wrapper_class is None, "EnvPool's envs cannot be wrapped (VecEnvKind.wraps)"
     return make_envpool_vec_env(env_id, n_envs, seed, monitor, **(env_kwargs or {}))
 
 
@@ -540,8 +585,9 @@ class VecEnvKind:
 
     name: str
     help: str
-    make: Callable[[str, int, int | None, dict[str, Any] | None, bool], VecEnv]  # (env_id, n_envs, seed, env_kwargs, monitor)
+    make: MakeVecEnv
     problem: Callable[[str], str | None] = _no_problem  # why it cannot make an env id, or None
+    wraps: bool = True  # whether it can apply an RL Zoo env_wrapper to each env
 
 
 # The one list of kinds: --vec-env's choices and help, make_vec_env_of and check_vec_env read it
@@ -557,8 +603,9 @@ VEC_ENV_KINDS: dict[str, VecEnvKind] = {
             "the env's own vector implementation, all envs stepped as one array operation (CartPole)",
             _make_gymnasium("vector_entry_point"),
             _native_problem,
+            wraps=False,
         ),
-        VecEnvKind("envpool", "EnvPool's C++ envs (the envpool extra)", _make_envpool, _envpool_problem),
+        VecEnvKind("envpool", "EnvPool's C++ envs (the envpool extra)", _make_envpool, _envpool_problem, wraps=False),
     )
 }
 
@@ -568,14 +615,18 @@ def vec_env_help() -> str:
     return "training VecEnv: " + "; ".join(f"{kind.name}: {kind.help}" for kind in VEC_ENV_KINDS.values())
 
 
-def check_vec_env(option: str, kind: str, env_id: str) -> None:
+def check_vec_env(option: str, kind: str, env_id: str, wrapped: bool = False) -> None:
     """
+    :param wrapped: whether the envs get an RL Zoo ``env_wrapper``
     :raises ValueError: naming ``option`` if ``kind`` is not a kind or cannot make ``env_id`` (EnvPool
-        missing, or without that env; no native vector implementation), before any work
+        missing, or without that env; no native vector implementation; an env_wrapper it cannot
+        apply), before any work
     """
     if kind not in VEC_ENV_KINDS:
         raise ValueError(f"argument {option}: unknown kind {kind!r}; choose from {', '.join(VEC_ENV_KINDS)}")
     problem = VEC_ENV_KINDS[kind].problem(env_id)
+    if problem is None and wrapped and not VEC_ENV_KINDS[kind].wraps:
+        problem = wrapping_problem(kind)
     if problem is not None:
         raise ValueError(f"argument {option}: {problem}")
 
@@ -587,11 +638,13 @@ def make_vec_env_of(
     seed: int | None = None,
     env_kwargs: dict[str, Any] | None = None,
     monitor: bool = True,
+    wrapper_class: Wrap | None = None,
 ) -> VecEnv:
     """
     ``n_envs`` copies of ``env_id`` in the ``VecEnv`` of ``kind`` (:data:`VEC_ENV_KINDS`), each seeded
-    as ``make_vec_env`` seeds, made with ``env_kwargs`` and with ``Monitor``'s episode statistics
-    unless ``monitor`` is False:
+    as ``make_vec_env`` seeds, made with ``env_kwargs``, each wrapped by ``wrapper_class`` if given
+    (after ``Monitor``, as ``make_vec_env`` wraps), and with ``Monitor``'s episode statistics unless
+    ``monitor`` is False:
 
     - ``"dummy"``, ``"subproc"``: SB3's ``DummyVecEnv`` / ``SubprocVecEnv`` (with ``Monitor``), as RL Zoo's ``--vec-env``;
     - ``"gymnasium"``, ``"gymnasium-async"``: Gymnasium's sync / async vector env (:class:`GymnasiumVecEnv`);
@@ -601,4 +654,12 @@ def make_vec_env_of(
     """
     if kind not in VEC_ENV_KINDS:
         raise ValueError(f"`vec_env` must be one of {', '.join(VEC_ENV_KINDS)}; got {kind!r}")
-    return VEC_ENV_KINDS[kind].make(env_id, n_envs, seed, env_kwargs, monitor)
+    if wrapper_class is not None and not VEC_ENV_KINDS[kind].wraps:
+        raise ValueError(wrapping_problem(kind))
+    return VEC_ENV_KINDS[kind].make(env_id, n_envs, seed, env_kwargs, monitor, wrapper_class)
+
+
+def wrapping_problem(kind: str) -> str:
+    """Why the ``VecEnv`` of ``kind`` cannot apply an env_wrapper."""
+    wrapping = ", ".join(name for name, k in VEC_ENV_KINDS.items() if k.wraps)
+    return f"{kind} has no single envs to apply the config's env_wrapper to; use one of {wrapping}"

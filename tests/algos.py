@@ -16,6 +16,7 @@ VARIANTS: list[tuple[str, type, dict[str, Any]]] = [
     ("a2c-td0", A2C, dict(gae_lambda=0.0, **SMALL)),
     ("a2c-gae-mc-target", A2C, dict(gae_lambda=0.95, critic_target="monte_carlo", **SMALL)),
     ("a2c-separate", A2C, dict(critic_learning_rate=1e-3, n_critic_updates=2, **SMALL)),
+    ("a2c-scaled-critic", A2C, dict(gae_lambda=0.95, scale_critic_targets=True, **SMALL)),
 ]
 VARIANT_IDS = [variant[0] for variant in VARIANTS]
 SEPARATE_CRITIC_VARIANTS = [v for v in VARIANTS if v[0] in ("reinforce-value", "reinforce-critic-lr", "a2c-separate")]

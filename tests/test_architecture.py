@@ -165,9 +165,9 @@ def test_a_vec_env_kind_added_as_one_entry_is_everywhere(monkeypatch, tmp_path, 
 
     made = []
 
-    def make(env_id, n_envs, seed, env_kwargs, monitor):
+    def make(env_id, n_envs, seed, env_kwargs, monitor, wrapper_class):
         made.append(n_envs)
-        return vec_envs.VEC_ENV_KINDS["dummy"].make(env_id, n_envs, seed, env_kwargs, monitor)
+        return vec_envs.VEC_ENV_KINDS["dummy"].make(env_id, n_envs, seed, env_kwargs, monitor, wrapper_class)
 
     kind = vec_envs.VecEnvKind("dummy-copy", "SB3's DummyVecEnv under another name", make)
     monkeypatch.setitem(vec_envs.VEC_ENV_KINDS, kind.name, kind)

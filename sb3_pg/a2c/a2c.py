@@ -1,10 +1,14 @@
 from typing import Any, ClassVar, TypeVar
 
+import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
+from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
 from sb3_pg.a2c.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
@@ -16,6 +20,9 @@ from sb3_pg.common.on_policy import ActorCriticAlgorithm
 from sb3_pg.common.validation import check_bool, check_buffer_kwargs, check_choice, check_positive, check_range
 
 SelfA2C = TypeVar("SelfA2C", bound="A2C")
+
+# Added to the running variance before its square root is taken (Tianshou's value)
+RETURN_SCALE_EPS = 1e-8
 
 
 class A2C(ActorCriticAlgorithm):
@@ -49,6 +56,14 @@ class A2C(ActorCriticAlgorithm):
     critic's loss never moves a shared extractor. ``vf_coef`` is then unused (the critic's learning
     rate plays its part).
 
+    With ``scale_critic_targets`` the critic learns ``V(s) / sigma`` instead of ``V(s)``, where
+    ``sigma = sqrt(Var[G] + 1e-8)`` is the running standard deviation of the critic's targets ``G``
+    in reward units over all past rollouts, uncentred (Tianshou's ``return_scaling``, after OpenAI
+    Baselines' value normalisation). Each rollout multiplies the critic's outputs by ``sigma``
+    before the advantages are computed (advantages stay in reward units), divides the targets by
+    the same ``sigma``, then adds the rollout's targets to the running statistics. Unlike
+    ``VecNormalize``'s reward scaling, the actor's gradient is not rescaled.
+
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, ...)
     :param env: The environment to learn from (if registered in Gym, can be str)
     :param learning_rate: The learning rate (of the actor, with separate optimizers), it can be a function
@@ -75,6 +90,8 @@ class A2C(ActorCriticAlgorithm):
     :param critic_learning_rate: The critic's learning rate (float or schedule); when set, the actor
         and the critic get separate optimizers. ``None``: one joint optimizer, as SB3
     :param n_critic_updates: Number of critic gradient steps per update (separate optimizers only)
+    :param scale_critic_targets: Whether the critic learns the values divided by the running standard
+        deviation of its targets (see above; ``policy.predict_values`` then returns ``V(s) / sigma``)
     :param exact_rollouts: Sample rollout actions with SB3's torch code and random stream (``True``),
         so that a run reproduces SB3's to the bit, or, where the policy allows it (``MlpPolicy`` with
         Discrete or Box actions, CPU), with a NumPy forward pass on the policy's own parameters
@@ -97,6 +114,10 @@ class A2C(ActorCriticAlgorithm):
         "MultiInputPolicy": MultiInputPolicy,
     }
     default_rollout_buffers: ClassVar[tuple[type[RolloutBuffer], type[RolloutBuffer]]] = (PGRolloutBuffer, PGDictRolloutBuffer)
+    # Class-level defaults: models saved before the option existed load without it
+    scale_critic_targets: bool = False
+    # Running mean and variance of the critic's targets in reward units (scale_critic_targets only)
+    return_rms: RunningMeanStd | None = None
 
     def __init__(
         self,
@@ -119,6 +140,7 @@ class A2C(ActorCriticAlgorithm):
         critic_target: str = "td_lambda",
         critic_learning_rate: float | Schedule | None = None,
         n_critic_updates: int = 1,
+        scale_critic_targets: bool = False,
         exact_rollouts: bool = False,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
@@ -155,6 +177,7 @@ class A2C(ActorCriticAlgorithm):
         self.critic_target = critic_target
         self.critic_learning_rate = critic_learning_rate
         self.n_critic_updates = n_critic_updates
+        self.scale_critic_targets = scale_critic_targets
         self.exact_rollouts = exact_rollouts
         self._check_arguments(rms_prop_eps, use_rms_prop)
 
@@ -184,6 +207,7 @@ class A2C(ActorCriticAlgorithm):
                 f"got n_steps * n_envs = {self.n_steps} * {self.n_envs}"
             )
         check_choice("critic_target", self.critic_target, CRITIC_TARGETS)
+        check_bool("scale_critic_targets", self.scale_critic_targets)
         if self.n_critic_updates != 1 and self.critic_learning_rate is None:
             raise ValueError(
                 f"`n_critic_updates` > 1 needs `critic_learning_rate` (several critic steps need a separate "
@@ -199,13 +223,18 @@ class A2C(ActorCriticAlgorithm):
                 "`rollout_buffer_class` must be a subclass of SB3's RolloutBuffer or DictRolloutBuffer with fixed "
                 f"n_steps rollouts (PGRolloutBuffer, PGDictRolloutBuffer); got {buffer_class!r}"
             )
+        needs_pg_buffer = [
+            *([f"`critic_target={self.critic_target!r}`"] if self.critic_target != "td_lambda" else []),
+            *(["`scale_critic_targets=True`"] if self.scale_critic_targets else []),
+        ]
         if (
-            self.critic_target != "td_lambda"
+            needs_pg_buffer
             and buffer_class is not None
             and not (isinstance(buffer_class, type) and issubclass(buffer_class, CriticTargetMixin))
         ):
+            verb = "needs" if len(needs_pg_buffer) == 1 else "need"
             raise ValueError(
-                f"`critic_target={self.critic_target!r}` needs a `rollout_buffer_class` derived from "
+                f"{' and '.join(needs_pg_buffer)} {verb} a `rollout_buffer_class` derived from "
                 f"{' or '.join(c.__name__ for c in self.default_rollout_buffers)}; got {buffer_class!r}"
             )
 
@@ -220,6 +249,47 @@ class A2C(ActorCriticAlgorithm):
         )
         super()._setup_model()
         self._setup_optimizers(self.critic_learning_rate)
+
+    def _value_scale(self) -> float | None:
+        """
+        ``sigma = sqrt(Var[G] + 1e-8)``, the factor from the critic's outputs to reward units, with
+        ``scale_critic_targets``; ``None`` without (the critic's outputs are in reward units).
+        """
+        check_bool("scale_critic_targets", self.scale_critic_targets)  # the attribute may be set after construction
+        if not self.scale_critic_targets:
+            return None
+        if self.return_rms is None:
+            # Count 0, variance 1: the first rollout is unscaled and its statistics are its own (Tianshou's)
+            self.return_rms = RunningMeanStd(epsilon=0.0, shape=())
+        return float(np.sqrt(self.return_rms.var + RETURN_SCALE_EPS))
+
+    def collect_rollouts(
+        self,
+        env: VecEnv,
+        callback: BaseCallback,
+        rollout_buffer: RolloutBuffer,
+        n_rollout_steps: int,
+    ) -> bool:
+        """
+        The base rollout (see :meth:`ActorCriticAlgorithm.collect_rollouts`). With
+        ``scale_critic_targets``, the buffer turns the critic's outputs into reward units with the
+        current ``sigma`` and divides the targets by it, and the targets, in reward units, are then
+        added to the running statistics.
+        """
+        scale = self._value_scale()
+        if scale is not None and not isinstance(rollout_buffer, CriticTargetMixin):
+            raise ValueError(
+                "`scale_critic_targets=True` needs a rollout buffer derived from "
+                f"{' or '.join(c.__name__ for c in self.default_rollout_buffers)}; got {type(rollout_buffer).__name__}"
+            )
+        if isinstance(rollout_buffer, CriticTargetMixin):
+            rollout_buffer.value_scale = scale
+        collected = super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)
+        if collected and scale is not None:
+            assert self.return_rms is not None
+            self.return_rms.update(rollout_buffer.returns.flatten().astype(np.float64) * scale)
+            self.logger.record("train/value_scale", scale)
+        return collected
 
     @in_training_threads
     def train(self) -> None:

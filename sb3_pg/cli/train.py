@@ -35,7 +35,7 @@ from sb3_pg.registry import VARIANTS, variants_help
 from sb3_pg.vec_envs import check_vec_env
 
 # RL Zoo keys this command applies itself; the others (wrappers, frame stacking, callbacks) need RL Zoo
-APPLIED_ZOO_KEYS = ("n_envs", "n_timesteps", "policy", "normalize")
+APPLIED_ZOO_KEYS = ("n_envs", "n_timesteps", "policy", "normalize", "env_wrapper")
 INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT)
 
 
@@ -244,6 +244,7 @@ def check(settings: TrainSettings) -> tuple[RunConfig, dict[str, Any], bool]:
     if settings.eval_freq < 0:
         raise ValueError(f"argument --eval-freq: must be >= 0; got {settings.eval_freq}")
     config, entry = resolve_config(settings)
+    check_vec_env("--vec-env", settings.vec_env, settings.env, wrapped=config.env_wrapper is not None)
     # Before training: never lose a trained model to a path that cannot take it
     for path in saved_paths(settings.save, config.normalize is not None, settings.eval_freq > 0) if settings.save else []:
         check_new_file("--save", path)
@@ -264,7 +265,9 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     n_envs = settings.n_envs or config.n_envs
     timesteps = settings.timesteps or config.n_timesteps
     print(describe(settings, config, entry, n_envs, timesteps), flush=True)
-    env, eval_env = make_envs(settings.env, n_envs, settings.seed, config.normalize, config.gamma, settings.vec_env)
+    env, eval_env = make_envs(
+        settings.env, n_envs, settings.seed, config.normalize, config.gamma, settings.vec_env, config.env_wrapper
+    )
     try:
         model = config.algo_class(
             config.policy,

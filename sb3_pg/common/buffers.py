@@ -30,6 +30,9 @@ class CriticTargetMixin(_RolloutBufferBase):
     """GAE(lambda) advantages with a choice of critic target."""
 
     critic_target: str
+    # sigma when the critic learns V / sigma (A2C's scale_critic_targets), set before each rollout;
+    # None: the critic's outputs are in reward units (SB3)
+    value_scale: float | None = None
 
     def __init__(
         self,
@@ -50,18 +53,25 @@ class CriticTargetMixin(_RolloutBufferBase):
         ``advantages``: GAE(``gae_lambda``). ``returns`` (the critic's regression target):
         ``"td_lambda"``: ``advantages + values``, the TD(lambda) return (SB3);
         ``"monte_carlo"``: the discounted reward-to-go, bootstrapped only where the rollout cuts an
-        episode or a time limit truncates it (the lambda = 1 return).
+        episode or a time limit truncates it (the lambda = 1 return). With a ``value_scale`` sigma,
+        the values (stored and ``last_values``) are multiplied by sigma first and ``returns`` divided
+        by it after; ``values`` stay as stored.
 
         :param last_values: ``V`` of the observation after the last step, one per env
         :param dones: whether the last step ended its episode, one per env
         """
         last = last_values.detach().cpu().numpy().flatten()  # flatten copies
-        self.advantages = compute_gae(self.rewards, self.values, self.episode_starts, last, dones, self.gamma, self.gae_lambda)
+        values = self.values
+        if self.value_scale is not None:  # the critic's outputs to reward units
+            values, last = values * np.float32(self.value_scale), last * np.float32(self.value_scale)
+        self.advantages = compute_gae(self.rewards, values, self.episode_starts, last, dones, self.gamma, self.gae_lambda)
         if self.critic_target == "monte_carlo" and self.gae_lambda != 1.0:
-            lambda_one = compute_gae(self.rewards, self.values, self.episode_starts, last, dones, self.gamma, 1.0)
-            self.returns = lambda_one + self.values
+            lambda_one = compute_gae(self.rewards, values, self.episode_starts, last, dones, self.gamma, 1.0)
+            self.returns = lambda_one + values
         else:
-            self.returns = self.advantages + self.values
+            self.returns = self.advantages + values
+        if self.value_scale is not None:  # the critic's targets, on its scale
+            self.returns = self.returns / np.float32(self.value_scale)
 
 
 class PGRolloutBuffer(CriticTargetMixin, RolloutBuffer):

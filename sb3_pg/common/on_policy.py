@@ -51,6 +51,8 @@ class ActorCriticAlgorithm(ArgumentChecks, SeparateCritic, OnPolicyAlgorithm):
     - :meth:`_bootstrap_truncations`: ``r += gamma V(s_terminal)`` where a time limit cut an episode
       (``Reinforce``: into its returns instead);
     - :meth:`_terminal_value`: ``V(s_terminal)`` of a truncated episode (LSTM states);
+    - :meth:`_value_scale`: the factor from the critic's outputs to reward units (``A2C``'s
+      ``scale_critic_targets``);
     - :meth:`_add_step`: ``rollout_buffer.add(...)`` (``Reinforce``: episodes sorted into batches; LSTM
       states carried);
     - :meth:`_extra_step_data`: what else a step stores (action masks; LSTM states);
@@ -357,8 +359,8 @@ class ActorCriticAlgorithm(ArgumentChecks, SeparateCritic, OnPolicyAlgorithm):
 
     def _bootstrap_truncations(self, rewards: np.ndarray, dones: np.ndarray, infos: list[dict[str, Any]]) -> None:
         """
-        Add ``gamma * V(terminal_obs)`` to the last reward of each episode that a time limit truncated
-        (SB3 issue #633), in place.
+        Add ``gamma * V(terminal_obs)`` (in reward units: see :meth:`_value_scale`) to the last reward
+        of each episode that a time limit truncated (SB3 issue #633), in place.
 
         :param rewards: the step's rewards, one per env
         :param dones: the step's done flags
@@ -369,8 +371,16 @@ class ActorCriticAlgorithm(ArgumentChecks, SeparateCritic, OnPolicyAlgorithm):
                 terminal_obs = self.policy.obs_to_tensor(infos[idx]["terminal_observation"])[0]
                 with th.no_grad():
                     terminal_value = self._terminal_value(terminal_obs, int(idx))
+                scale = self._value_scale()
+                if scale is not None:  # in reward units
+                    terminal_value = terminal_value * scale
                 # Same expression as SB3, so that the float32 result matches to the bit
                 rewards[idx] += self.gamma * terminal_value
+
+    def _value_scale(self) -> float | None:
+        """The factor from the critic's outputs to reward units (``A2C``'s ``scale_critic_targets``), or
+        ``None`` where they are in reward units."""
+        return None
 
     def _terminal_value(self, terminal_obs: PyTorchObs, env_index: int) -> th.Tensor:
         """``V`` of the last observation of env ``env_index``'s truncated episode (recurrent policies override it)."""

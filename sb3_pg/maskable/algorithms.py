@@ -198,6 +198,8 @@ class MaskableA2C(MaskableMixin, A2C):
     :param critic_learning_rate: The critic's learning rate (float or schedule); when set, the actor
         and the critic get separate optimizers. ``None``: one joint optimizer, as SB3
     :param n_critic_updates: Number of critic gradient steps per update (separate optimizers only)
+    :param scale_critic_targets: Whether the critic learns the values divided by the running standard
+        deviation of its targets (see :class:`sb3_pg.A2C`)
     :param exact_rollouts: No effect: rollouts always use SB3's torch forward pass, which applies the
         masks (accepted so that configurations move between algorithms)
     :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average

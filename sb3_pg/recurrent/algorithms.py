@@ -160,6 +160,8 @@ class RecurrentA2C(RecurrentMixin, A2C):
     :param critic_learning_rate: The critic's learning rate (float or schedule); when set, the actor
         and the critic get separate optimizers. ``None``: one joint optimizer, as SB3
     :param n_critic_updates: Number of critic gradient steps per update (separate optimizers only)
+    :param scale_critic_targets: Whether the critic learns the values divided by the running standard
+        deviation of its targets (see :class:`sb3_pg.A2C`)
     :param exact_rollouts: No effect: rollouts always use SB3's torch forward pass, which carries the
         LSTM states (accepted so that configurations move between algorithms)
     :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
@@ -201,6 +203,7 @@ class RecurrentA2C(RecurrentMixin, A2C):
         critic_target: str = "td_lambda",
         critic_learning_rate: float | Schedule | None = None,
         n_critic_updates: int = 1,
+        scale_critic_targets: bool = False,
         exact_rollouts: bool = False,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
@@ -230,6 +233,7 @@ class RecurrentA2C(RecurrentMixin, A2C):
             critic_target=critic_target,
             critic_learning_rate=critic_learning_rate,
             n_critic_updates=n_critic_updates,
+            scale_critic_targets=scale_critic_targets,
             exact_rollouts=exact_rollouts,
             stats_window_size=stats_window_size,
             tensorboard_log=tensorboard_log,
