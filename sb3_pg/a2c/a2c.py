@@ -58,8 +58,8 @@ class A2C(ActorCriticAlgorithm):
 
     With ``scale_critic_targets`` the critic learns ``V(s) / sigma`` instead of ``V(s)``, where
     ``sigma = sqrt(Var[G] + 1e-8)`` is the running standard deviation of the critic's targets ``G``
-    in reward units over all past rollouts, uncentred (Tianshou's ``return_scaling``, after OpenAI
-    Baselines' value normalisation). Each rollout multiplies the critic's outputs by ``sigma``
+    in reward units over all past rollouts; the targets are divided by it, their mean not subtracted
+    (Tianshou's ``return_scaling``, after OpenAI Baselines' value normalisation). Each rollout multiplies the critic's outputs by ``sigma``
     before the advantages are computed (advantages stay in reward units), divides the targets by
     the same ``sigma``, then adds the rollout's targets to the running statistics. Unlike
     ``VecNormalize``'s reward scaling, the actor's gradient is not rescaled.
