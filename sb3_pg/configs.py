@@ -30,7 +30,7 @@ ZOO_KEYS: dict[str, type | tuple[type, ...]] = {
     "n_timesteps": (int, float),
     "policy": str,
     "normalize": (bool, str, dict),
-    "env_wrapper": (str, list, dict),
+    "env_wrapper": (str, list, dict, type(None)),
     "vec_env_wrapper": (str, list, dict),
     "frame_stack": int,
     "callback": (str, list, dict),
@@ -147,8 +147,7 @@ def env_wrapper(spec: Any) -> Callable[[gym.Env], gym.Env] | None:
     wrappers: list[tuple[type, dict[str, Any]]] = []
     for item in spec if isinstance(spec, list) else [spec]:
         if isinstance(item, dict) and len(item) == 1:
-            name, kwargs = next(iter(item.items()))
-            kwargs = kwargs or {}
+            name, kwargs = next(iter(item.items()))  # RL Zoo needs the arguments as a mapping, {} for none
         else:
             name, kwargs = item, {}
         if not isinstance(name, str) or "." not in name or not isinstance(kwargs, dict):
@@ -166,6 +165,27 @@ def env_wrapper(spec: Any) -> Callable[[gym.Env], gym.Env] | None:
         return env
 
     return wrap
+
+
+def check_env_wrapper(where: str, spec: Any, env_id: str) -> None:
+    """
+    Build ``env_id`` once with RL Zoo's ``env_wrapper`` ``spec``, before any work.
+
+    :param where: the file (or option) and entry, for the message
+    :raises ZooConfigError: naming ``where`` and the key, if a wrapper cannot be imported or built
+    """
+    if spec is None:
+        return
+    try:
+        wrap = env_wrapper(spec)
+        assert wrap is not None
+        env = gym.make(env_id)
+        try:
+            wrap(env).close()
+        finally:
+            env.close()
+    except (ValueError, TypeError) as error:
+        raise ZooConfigError(f"{where}, key 'env_wrapper': {error}") from None
 
 
 def format_policy_kwargs(kwargs: dict[str, Any]) -> str:

@@ -501,9 +501,9 @@ def make_envpool_vec_env(
     return env
 
 
-# (env_id, n_envs, seed, env_kwargs, monitor, wrapper_class): a VecEnvKind's make
+# An RL Zoo env_wrapper: one env in, the wrapped env out (sb3_pg.configs.env_wrapper)
 Wrap = Callable[[gym.Env], gym.Env]
-EnvKwargs = dict[str, Any] | None
+# A VecEnvKind's make: (env_id, n_envs, seed, env_kwargs, monitor, wrapper_class)
 MakeVecEnv = Callable[[str, int, int | None, dict[str, Any] | None, bool, Wrap | None], VecEnv]
 
 
@@ -642,9 +642,11 @@ def make_vec_env_of(
 ) -> VecEnv:
     """
     ``n_envs`` copies of ``env_id`` in the ``VecEnv`` of ``kind`` (:data:`VEC_ENV_KINDS`), each seeded
-    as ``make_vec_env`` seeds, made with ``env_kwargs``, each wrapped by ``wrapper_class`` if given
-    (after ``Monitor``, as ``make_vec_env`` wraps), and with ``Monitor``'s episode statistics unless
-    ``monitor`` is False:
+    as ``make_vec_env`` seeds, made with ``env_kwargs``, each wrapped by ``wrapper_class`` if given,
+    and with ``Monitor``'s episode statistics unless ``monitor`` is False. ``dummy`` and ``subproc``
+    wrap over ``Monitor``, as ``make_vec_env`` (and RL Zoo) do, so the statistics are the env's own;
+    the Gymnasium kinds count them on the wrapped envs' output (the same unless a wrapper changes
+    rewards or episode ends):
 
     - ``"dummy"``, ``"subproc"``: SB3's ``DummyVecEnv`` / ``SubprocVecEnv`` (with ``Monitor``), as RL Zoo's ``--vec-env``;
     - ``"gymnasium"``, ``"gymnasium-async"``: Gymnasium's sync / async vector env (:class:`GymnasiumVecEnv`);

@@ -16,9 +16,6 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from sb3_pg import A2C, RecurrentA2C
 from sb3_pg.common.buffers import PGRolloutBuffer
 
-tianshou_base = pytest.importorskip("tianshou.algorithm.algorithm_base")
-tianshou_statistics = pytest.importorskip("tianshou.utils.statistics")
-
 # Episodes of several lengths, ended both ways, with rewards far from unit scale
 EPISODES = [
     ([30.0, -12.0, 55.0], "terminated"),
@@ -52,7 +49,8 @@ class TianshouReturnScaling(BaseCallback):
     def __init__(self, gamma: float, gae_lambda: float):
         super().__init__()
         self.gamma, self.gae_lambda = gamma, gae_lambda
-        self.rms = tianshou_statistics.RunningMeanStd()
+        self.gae = pytest.importorskip("tianshou.algorithm.algorithm_base")._gae
+        self.rms = pytest.importorskip("tianshou.utils.statistics").RunningMeanStd()
         self.checked = 0
         self.scales: list[float] = []
 
@@ -101,7 +99,7 @@ class TianshouReturnScaling(BaseCallback):
                     end_flag[t] = True
                     v_next[t] = self._value(last_obs[env])
             v_s, v_next = v_s * scale, v_next * scale
-            advantages = tianshou_base._gae(v_s, v_next, rew, end_flag, self.gamma, self.gae_lambda)
+            advantages = self.gae(v_s, v_next, rew, end_flag, self.gamma, self.gae_lambda)
             all_advantages[:, env], all_returns[:, env] = advantages, advantages + v_s
         targets = all_returns / scale
         self.rms.update(all_returns.ravel())
@@ -170,7 +168,7 @@ class ScaleAtRolloutEnd(BaseCallback):
         return True
 
     def _on_rollout_end(self) -> None:
-        buffer, sigma = self.locals["rollout_buffer"], self.model._value_scale()
+        buffer, sigma = self.locals["rollout_buffer"], self.model._value_scale()  # the rollout's
         np.testing.assert_allclose(buffer.returns * sigma, buffer.advantages + sigma * buffer.values, rtol=1e-5, atol=1e-4)
         self.checked += 1
 
@@ -188,7 +186,8 @@ def test_scaled_critic_targets_on_recurrent_a2c():
     model.learn(7 * 2 * 3, callback=check)
     assert check.checked == 3
     assert model.return_rms is not None and model.return_rms.count == 7 * 2 * 3
-    assert model._value_scale() > 10
+    assert model._value_scale() is None  # no rollout under way
+    assert model._current_value_scale() > 10
 
 
 def test_scale_critic_targets_set_after_construction_starts_its_statistics():

@@ -1,11 +1,14 @@
 """RL Zoo's ``env_wrapper`` in ``sb3-pg train``/``compare`` runs, and ``TanhSquashedActions``."""
 
+import dataclasses
+
 import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.wrappers import RescaleAction
 from stable_baselines3.common.vec_env import VecNormalize
 
+from sb3_pg import Reinforce
 from sb3_pg.cli import main
 from sb3_pg.configs import env_wrapper
 from sb3_pg.experiment import make_envs, run_config, train_and_evaluate
@@ -35,7 +38,7 @@ def test_tanh_squashed_actions_need_a_bounded_box():
     "spec, wrappers",
     [
         (TANH, [TanhSquashedActions]),
-        ({TANH: None}, [TanhSquashedActions]),
+        ({TANH: {}}, [TanhSquashedActions]),
         (
             [{"gymnasium.wrappers.RescaleAction": {"min_action": -1.0, "max_action": 1.0}}, TANH],
             [RescaleAction, TanhSquashedActions],
@@ -57,6 +60,7 @@ def test_env_wrapper_reads_rl_zoos_forms(spec, wrappers):
     [
         ("NoModule", "expected module.Class"),
         ({TANH: 3}, "expected module.Class"),
+        ({TANH: None}, "expected module.Class"),  # RL Zoo needs {} for no arguments
         ({TANH: {}, "b.C": {}}, "expected module.Class"),
         ("sb3_pg.wrappers.Nothing", "cannot import sb3_pg.wrappers.Nothing"),
         ("no_such_module.Wrapper", "cannot import no_such_module.Wrapper"),
@@ -73,9 +77,7 @@ def test_training_and_evaluation_envs_are_wrapped(kind):
     assert isinstance(env, VecNormalize) and isinstance(eval_env, VecNormalize)
     for vec_env in (env, eval_env):
         assert (vec_env.action_space.high == SATURATION).all()
-        assert all(vec_env.env_is_wrapped(TanhSquashedActions)) or kind != "dummy"
-    env.reset()
-    env.step(np.full((2, 1), 50.0))  # any real action is valid
+        assert all(vec_env.env_is_wrapped(TanhSquashedActions))
     env.close()
     eval_env.close()
 
@@ -88,15 +90,30 @@ def test_kinds_without_single_envs_refuse_a_wrapper(kind):
 
 def test_train_applies_the_entrys_env_wrapper(tmp_path, capsys):
     conf = tmp_path / "wrapped.yml"
-    conf.write_text(f"Pendulum-v1:\n  n_envs: 2\n  n_timesteps: 1000\n  n_episodes: 2\n  env_wrapper: {TANH}\n")
-    assert main(["train", "--algo", "reinforce", "--env", "Pendulum-v1", "--conf-file", str(conf), *QUICK]) == 0
-    assert f"env_wrapper: {TANH}" in capsys.readouterr().out
+    entry = "Pendulum-v1:\n  n_envs: 2\n  n_timesteps: 1000\n  n_episodes: 2\n"
+    conf.write_text(f"{entry}  env_wrapper: {TANH}\n")
+    saved = tmp_path / "model"
+    assert (
+        main(["train", "--algo", "reinforce", "--env", "Pendulum-v1", "--conf-file", str(conf), "--save", str(saved), *QUICK])
+        == 0
+    )
+    assert (Reinforce.load(saved).action_space.high == SATURATION).all()  # it acted through the wrapper
     # A run of compare's: the wrapper is part of the set-up, and the runs act through it
     config = run_config("reinforce", "Pendulum-v1", "tuned", conf_file=conf)
+    plain = tmp_path / "plain.yml"
+    plain.write_text(entry)
     assert config.env_wrapper == TANH
-    assert config.fingerprint != run_config("reinforce", "Pendulum-v1", "tuned").fingerprint
-    result = train_and_evaluate(config, "Pendulum-v1", 0, 400, 200, 1)
+    assert config.fingerprint != run_config("reinforce", "Pendulum-v1", "tuned", conf_file=plain).fingerprint
+    spaces = []
+
+    class Recording(Reinforce):
+        def __init__(self, policy, env, **kwargs):
+            spaces.append(env.action_space)
+            super().__init__(policy, env, **kwargs)
+
+    result = train_and_evaluate(dataclasses.replace(config, algo_class=Recording), "Pendulum-v1", 0, 400, 200, 1)
     assert result.steps[-1] >= 400 and np.isfinite(result.returns).all()
+    assert len(spaces) == 1 and (spaces[0].high == SATURATION).all()
 
 
 @pytest.mark.parametrize(
@@ -104,6 +121,12 @@ def test_train_applies_the_entrys_env_wrapper(tmp_path, capsys):
     [
         ("  env_wrapper: no_such_module.Wrapper\n", [], "key 'env_wrapper': cannot import no_such_module.Wrapper"),
         (f"  env_wrapper: {TANH}\n", ["--vec-env", "gymnasium-native"], "argument --vec-env: gymnasium-native"),
+        (f"  env_wrapper: {TANH}\n", [], "key 'env_wrapper': TanhSquashedActions needs a bounded Box action space"),
+        (
+            f"  env_wrapper:\n  - {TANH}: {{scale: 2}}\n",
+            [],
+            "key 'env_wrapper': TanhSquashedActions.__init__() got an unexpected",
+        ),
     ],
 )
 def test_train_refuses_a_wrapper_it_cannot_apply(tmp_path, capsys, entry, extra, message):
@@ -113,3 +136,24 @@ def test_train_refuses_a_wrapper_it_cannot_apply(tmp_path, capsys, entry, extra,
         main(["train", "--algo", "pg_a2c", "--env", "CartPole-v1", "--conf-file", str(conf), *extra, *QUICK])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_entry_may_say_no_wrapper(tmp_path, capsys):
+    conf = tmp_path / "plain.yml"
+    conf.write_text("CartPole-v1:\n  n_timesteps: 1000\n  env_wrapper: null\n")
+    assert main(["train", "--algo", "pg_a2c", "--env", "CartPole-v1", "--conf-file", str(conf), *QUICK]) == 0
+    assert run_config("pg_a2c", "CartPole-v1", "tuned", conf_file=conf).env_wrapper is None
+
+
+def test_compare_checks_the_wrapper_before_any_run(tmp_path, capsys, monkeypatch):
+    conf = tmp_path / "wrapped.yml"
+    conf.write_text(f"CartPole-v1:\n  n_timesteps: 1000\n  env_wrapper: {TANH}\n")
+    import sb3_pg.cli.compare as compare_cli
+
+    monkeypatch.setattr(compare_cli, "run_config", lambda algo, env_id, mode: run_config(algo, env_id, mode, conf_file=conf))
+    argv = ["compare", "--envs", "CartPole-v1", "--algos", "pg_a2c", "--seeds", "1", "--timesteps", "300"]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--out", str(tmp_path / "out"), "--no-progress-bar"])
+    assert exit_info.value.code == 2
+    assert "key 'env_wrapper': TanhSquashedActions needs a bounded Box action space" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -27,9 +27,10 @@ def test_trains_evaluates_and_reloads(env_id, algo, kwargs, steps, tmp_path):
 def test_a2c_is_sb3s_a2c_on_ant_with_normalisation():
     """
     On Ant-v5 with RL Zoo's VecNormalize (observations and rewards), 8 envs and the pg_a2c Ant-v5 entry's
-    settings, A2C is SB3's A2C update for update (``exact_rollouts``: SB3's random stream) over 210
-    updates, each env's first episode end included (1,000 steps at most): a gap to another library on
-    this env lies in the settings, not in our A2C.
+    other settings (the entry now has raw rewards and scaled critic targets, which SB3's A2C lacks), A2C
+    is SB3's A2C update for update (``exact_rollouts``: SB3's random stream) over 210 updates, each env's
+    first episode end included (1,000 steps at most): a gap to another library on this env lies in the
+    settings, not in our A2C.
     """
     import stable_baselines3 as sb3
     import torch as th

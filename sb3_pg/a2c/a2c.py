@@ -59,10 +59,11 @@ class A2C(ActorCriticAlgorithm):
     With ``scale_critic_targets`` the critic learns ``V(s) / sigma`` instead of ``V(s)``, where
     ``sigma = sqrt(Var[G] + 1e-8)`` is the running standard deviation of the critic's targets ``G``
     in reward units over all past rollouts; the targets are divided by it, their mean not subtracted
-    (Tianshou's ``return_scaling``, after OpenAI Baselines' value normalisation). Each rollout multiplies the critic's outputs by ``sigma``
-    before the advantages are computed (advantages stay in reward units), divides the targets by
-    the same ``sigma``, then adds the rollout's targets to the running statistics. Unlike
-    ``VecNormalize``'s reward scaling, the actor's gradient is not rescaled.
+    (Tianshou's ``return_scaling``, after OpenAI Baselines' value normalisation). Each rollout
+    multiplies the critic's outputs by ``sigma`` before the advantages are computed (advantages stay
+    in reward units), divides the targets by the same ``sigma``, then adds the rollout's targets to
+    the running statistics. Unlike ``VecNormalize``'s reward scaling, the actor's gradient is not
+    rescaled.
 
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, ...)
     :param env: The environment to learn from (if registered in Gym, can be str)
@@ -118,6 +119,8 @@ class A2C(ActorCriticAlgorithm):
     scale_critic_targets: bool = False
     # Running mean and variance of the critic's targets in reward units (scale_critic_targets only)
     return_rms: RunningMeanStd | None = None
+    # sigma of the rollout under way, fixed at its start (None: no scaling, or no rollout under way)
+    _rollout_value_scale: float | None = None
 
     def __init__(
         self,
@@ -251,6 +254,10 @@ class A2C(ActorCriticAlgorithm):
         self._setup_optimizers(self.critic_learning_rate)
 
     def _value_scale(self) -> float | None:
+        """The rollout's ``sigma`` (:meth:`_current_value_scale`), fixed when it started."""
+        return self._rollout_value_scale
+
+    def _current_value_scale(self) -> float | None:
         """
         ``sigma = sqrt(Var[G] + 1e-8)``, the factor from the critic's outputs to reward units, with
         ``scale_critic_targets``; ``None`` without (the critic's outputs are in reward units).
@@ -276,7 +283,7 @@ class A2C(ActorCriticAlgorithm):
         current ``sigma`` and divides the targets by it, and the targets, in reward units, are then
         added to the running statistics.
         """
-        scale = self._value_scale()
+        scale = self._current_value_scale()
         if scale is not None and not isinstance(rollout_buffer, CriticTargetMixin):
             raise ValueError(
                 "`scale_critic_targets=True` needs a rollout buffer derived from "
@@ -284,7 +291,12 @@ class A2C(ActorCriticAlgorithm):
             )
         if isinstance(rollout_buffer, CriticTargetMixin):
             rollout_buffer.value_scale = scale
-        collected = super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)
+        # One sigma for the whole rollout, even if a callback changes scale_critic_targets during it
+        self._rollout_value_scale = scale
+        try:
+            collected = super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)
+        finally:
+            self._rollout_value_scale = None
         if collected and scale is not None:
             assert self.return_rms is not None
             self.return_rms.update(rollout_buffer.returns.flatten().astype(np.float64) * scale)

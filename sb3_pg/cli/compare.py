@@ -25,7 +25,7 @@ from sb3_pg.cli.options import (
 )
 from sb3_pg.common.output_paths import check_writable_folder
 from sb3_pg.common.process import configure_process
-from sb3_pg.configs import rl_zoo_a2c_budget
+from sb3_pg.configs import check_env_wrapper, rl_zoo_a2c_budget
 from sb3_pg.envs import check_action_masks, check_env_id
 from sb3_pg.experiment import MODES, run_config
 from sb3_pg.registry import COMPARE_NAMES, PEERS, VARIANTS
@@ -110,9 +110,12 @@ def _check_env(args: argparse.Namespace, env_id: str) -> None:
     for algo in args.algos:
         if algo in VARIANTS:
             check_action_masks("--envs", env_id, algo, VARIANTS[algo].algo)
-            if args.vec_env != "dummy" and run_config(algo, env_id, args.mode).env_wrapper is not None:
+        if algo in VARIANTS or PEERS[algo].library == "sb3":
+            config = run_config(algo, env_id, args.mode)
+            if config.env_wrapper is not None:
                 check_vec_env("--vec-env", args.vec_env, env_id, wrapped=True)
-        elif PEERS[algo].library == "tianshou":
+                check_env_wrapper(f"{config.source}, entry for {env_id}", config.env_wrapper, env_id)
+        if algo in PEERS and PEERS[algo].library == "tianshou":
             from sb3_pg.compare.tianshou_runner import settings_for
 
             settings_for(algo, env_id)

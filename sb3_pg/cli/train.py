@@ -27,14 +27,14 @@ from sb3_pg.cli.options import (
     progress_bar_wanted,
 )
 from sb3_pg.common.output_paths import check_new_file, check_writable_folder
-from sb3_pg.configs import ZOO_KEYS, ZooConfigError, config_path, load_config, validate_entry
+from sb3_pg.configs import ZOO_KEYS, ZooConfigError, check_env_wrapper, config_path, load_config, validate_entry
 from sb3_pg.envs import check_action_masks, check_env_id, install_hint
 from sb3_pg.evaluation import eval_callback_class
 from sb3_pg.experiment import EVAL_SEED_OFFSET, RunConfig, evaluate, make_envs, tuned_config
 from sb3_pg.registry import VARIANTS, variants_help
 from sb3_pg.vec_envs import check_vec_env
 
-# RL Zoo keys this command applies itself; the others (wrappers, frame stacking, callbacks) need RL Zoo
+# RL Zoo keys this command applies itself; the others (VecEnv wrappers, frame stacking, callbacks) need RL Zoo
 APPLIED_ZOO_KEYS = ("n_envs", "n_timesteps", "policy", "normalize", "env_wrapper")
 INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT)
 
@@ -245,6 +245,7 @@ def check(settings: TrainSettings) -> tuple[RunConfig, dict[str, Any], bool]:
         raise ValueError(f"argument --eval-freq: must be >= 0; got {settings.eval_freq}")
     config, entry = resolve_config(settings)
     check_vec_env("--vec-env", settings.vec_env, settings.env, wrapped=config.env_wrapper is not None)
+    check_env_wrapper(f"{config.source}, entry for {settings.env}", config.env_wrapper, settings.env)
     # Before training: never lose a trained model to a path that cannot take it
     for path in saved_paths(settings.save, config.normalize is not None, settings.eval_freq > 0) if settings.save else []:
         check_new_file("--save", path)
