@@ -167,18 +167,18 @@ def env_wrapper(spec: Any) -> Callable[[gym.Env], gym.Env] | None:
     return wrap
 
 
-def check_env_wrapper(where: str, spec: Any, env_id: str) -> None:
+def check_env_wrapper(where: str, spec: Any, env_id: str | None = None) -> None:
     """
-    Build ``env_id`` once with RL Zoo's ``env_wrapper`` ``spec``, before any work.
+    Check RL Zoo's ``env_wrapper`` ``spec`` before any work: its form and imports, and with an
+    ``env_id``, that it wraps that env (built once).
 
     :param where: the file (or option) and entry, for the message
     :raises ZooConfigError: naming ``where`` and the key, if a wrapper cannot be imported or built
     """
-    if spec is None:
-        return
     try:
         wrap = env_wrapper(spec)
-        assert wrap is not None
+        if wrap is None or env_id is None:
+            return
         env = gym.make(env_id)
         try:
             wrap(env).close()
@@ -348,10 +348,7 @@ def _check_zoo_key(where: str, key: str, value: Any) -> None:
     if key == "normalize" and isinstance(value, str):
         _check_normalize(where, value)
     if key == "env_wrapper":
-        try:
-            env_wrapper(value)
-        except ValueError as error:
-            raise ZooConfigError(f"{where}, key 'env_wrapper': {error}") from None
+        check_env_wrapper(where, value)
 
 
 def _check_normalize(where: str, text: str) -> None:
