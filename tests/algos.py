@@ -11,6 +11,7 @@ VARIANTS: list[tuple[str, type, dict[str, Any]]] = [
     ("reinforce-value", Reinforce, dict(n_episodes=4, **SMALL)),
     ("reinforce-none-whole", Reinforce, dict(n_episodes=4, baseline="none", reward_to_go=False, **SMALL)),
     ("reinforce-mean-step", Reinforce, dict(n_episodes=4, baseline="mean", loss_reduction="step_mean", **SMALL)),
+    ("reinforce-running-mean", Reinforce, dict(n_episodes=4, baseline="running_mean", normalize_advantage=True, **SMALL)),
     ("reinforce-critic-lr", Reinforce, dict(n_episodes=4, critic_learning_rate=3e-3, n_critic_updates=2, **SMALL)),
     ("a2c", A2C, dict(**SMALL)),
     ("a2c-td0", A2C, dict(gae_lambda=0.0, **SMALL)),

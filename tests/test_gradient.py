@@ -22,6 +22,7 @@ import torch as th
 from envs import ConstantReturnEnv, LateRewardMDP, StopOrGoMDP
 from gradient_check import check_unbiased, estimates, estimates_until_precise, total_variance
 from gymnasium.wrappers import TimeLimit
+from stable_baselines3.common.utils import configure_logger
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from sb3_pg import Reinforce
@@ -106,8 +107,10 @@ def make_model(mdp: str, baseline: str, reward_to_go: bool, n_envs: int, n_episo
         **kwargs,
     )
     set_actor(model, random_actor(model, 1))  # a policy away from uniform: the gradient has structure
-    if baseline == "value":
-        model.learn(3000)  # fit V_phi to the policy's returns; the actor's learning rate is 0
+    if baseline in ("value", "running_mean"):
+        # Fit V_phi, or the running mean, to the policy's returns; the actor's learning rate is 0. The
+        # batches the tests then collect are not trained on: the baseline stays what these made it
+        model.learn(3000)
     return model
 
 
@@ -120,7 +123,7 @@ def on_one_worker(mdp: str, *values: Any) -> Any:
 CASES = [
     on_one_worker(mdp, baseline, rtg, n_envs)
     for mdp in MDPS
-    for baseline in ("none", "mean", "value")
+    for baseline in ("none", "mean", "running_mean", "value")
     for rtg in (True, False)
     for n_envs in (1, 4)
 ]
@@ -145,7 +148,12 @@ def test_average_update_is_the_exact_gradient(mdp, baseline, reward_to_go, n_env
 
 @pytest.mark.parametrize(
     ("mdp", "baseline", "reward_to_go"),
-    [on_one_worker(mdp, baseline, rtg) for mdp in MDPS for baseline in ("mean", "value") for rtg in (True, False)],
+    [
+        on_one_worker(mdp, baseline, rtg)
+        for mdp in MDPS
+        for baseline in ("mean", "running_mean", "value")
+        for rtg in (True, False)
+    ],
 )
 def test_baselines_lower_the_variance(mdp, baseline, reward_to_go):
     variance_none = total_variance(fixed_policy_estimates(mdp, "none", reward_to_go, 4)[1])
@@ -192,3 +200,41 @@ def test_no_baseline_is_no_baseline_and_the_mean_baseline_cancels_a_constant_ret
         (updates[baseline],), _ = estimates(model, 1, actor_params(model))
     assert np.abs(updates["none"]).max() > 1e-3  # not recentred: every return is 2, and the update is not zero
     np.testing.assert_allclose(updates["mean"], 0.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("reward_to_go", [True, False])
+def test_the_running_mean_baseline_is_the_mean_weight_of_the_earlier_batches(reward_to_go):
+    """Each batch's baseline is the mean weight over every step of the batches trained on before it (0
+    for the first); a constant return is then cancelled from the second batch on."""
+    env = DummyVecEnv([lambda: TimeLimit(StopOrGoMDP(), 10) for _ in range(2)])
+    model = Reinforce("MlpPolicy", env, n_episodes=4, baseline="running_mean", reward_to_go=reward_to_go, seed=0)
+    model.set_logger(configure_logger(0, None, "", False))
+    model._setup_learn(total_timesteps=10**9, callback=None)
+    callback = model._init_callback(None)
+    seen: list[np.ndarray] = []
+    for _ in range(5):
+        assert model.collect_rollouts(model.env, callback, model.rollout_buffer, model.n_steps)  # type: ignore[arg-type]
+        batch = next(model.rollout_buffer.get())
+        weights = (batch.returns if reward_to_go else batch.episode_returns).numpy()
+        expected_baseline = np.concatenate(seen).mean() if seen else 0.0
+        advantages = model.weights(batch, th.ones(4)).numpy()
+        np.testing.assert_allclose(weights - advantages, expected_baseline, rtol=1e-5, atol=1e-6)
+        model.train()
+        seen.append(weights)
+    all_weights = np.concatenate(seen)
+    assert model.weight_rms is not None
+    assert model.weight_rms.count == len(all_weights)
+    statistics = [model.weight_rms.mean, model.weight_rms.var]
+    np.testing.assert_allclose(statistics, [all_weights.mean(), all_weights.var()], rtol=1e-6)
+
+
+def test_the_running_mean_baseline_cancels_a_constant_return_from_the_second_batch():
+    env = DummyVecEnv([lambda: TimeLimit(ConstantReturnEnv(), 10) for _ in range(2)])
+    model = Reinforce(
+        "MlpPolicy", env, n_episodes=4, baseline="running_mean", reward_to_go=False, gamma=1.0, exact_rollouts=True, seed=0
+    )
+    (first,), _ = estimates(model, 1, actor_params(model))
+    assert np.abs(first).max() > 1e-3  # no earlier batch: the baseline is 0
+    model.train()  # every R(tau) is 2: so is the running mean
+    (second,), _ = estimates(model, 1, actor_params(model), reset=False)
+    np.testing.assert_allclose(second, 0.0, atol=1e-5)

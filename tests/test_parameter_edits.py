@@ -190,3 +190,16 @@ def test_n_episodes_set_after_construction_applies_from_the_next_batch():
     model.n_episodes = 0
     with pytest.raises(ValueError, match="`n_episodes` must be"):
         model.learn(100, reset_num_timesteps=False)
+
+
+def test_a_running_mean_baseline_set_after_construction_starts_its_statistics():
+    model = Reinforce("MlpPolicy", make_vec_env("CartPole-v1", n_envs=2, seed=0), n_episodes=2, baseline="none", seed=0)
+    model.learn(300)
+    assert model.weight_rms is None
+    model.baseline = "running_mean"
+    model.learn(300, reset_num_timesteps=False)
+    assert model.weight_rms is not None and model.weight_rms.count > 0
+    assert model.logger.name_to_value["train/running_mean_baseline"] == pytest.approx(float(model.weight_rms.mean))
+    model.baseline = "median"
+    with pytest.raises(ValueError, match="`baseline` must be one of 'none', 'mean', 'running_mean', 'value'"):
+        model.learn(100, reset_num_timesteps=False)

@@ -53,7 +53,7 @@ COMMON_CASES = [
 ]
 
 REINFORCE_CASES = [
-    (dict(baseline="critic"), "baseline", "'none', 'mean', 'value'"),
+    (dict(baseline="critic"), "baseline", "'none', 'mean', 'running_mean', 'value'"),
     (dict(reward_to_go="yes"), "reward_to_go", "True, False"),
     (dict(loss_reduction="sum"), "loss_reduction", "'episode_mean', 'step_mean'"),
     (dict(n_episodes=0), "n_episodes", ">= 1"),

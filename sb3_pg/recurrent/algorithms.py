@@ -326,7 +326,8 @@ class RecurrentReinforce(RecurrentMixin, Reinforce):
         or ``"importance"`` (trained on in the next batch, with importance weights)
     :param gamma: Discount factor
     :param baseline: ``"none"``, ``"mean"`` (the mean of the other episodes' weights, so that it stays
-        unbiased) or ``"value"`` (a learned ``V_phi(s)``: REINFORCE with baseline)
+        unbiased), ``"running_mean"`` (the mean weight over every step of the earlier batches) or
+        ``"value"`` (a learned ``V_phi(s)``: REINFORCE with baseline)
     :param reward_to_go: Weight each log-probability by the discounted return from its step (True)
         or by the whole episode's discounted return R(tau) (False: the whole-return estimator)
     :param loss_reduction: ``"episode_mean"``: the sum over the batch's steps divided by K, the

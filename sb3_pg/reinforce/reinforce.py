@@ -9,6 +9,7 @@ from gymnasium import spaces
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.distributions import StateDependentNoiseDistribution
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
+from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
 
 from sb3_pg.common.backend import in_training_threads
@@ -28,7 +29,7 @@ from sb3_pg.reinforce.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
 SelfReinforce = TypeVar("SelfReinforce", bound="Reinforce")
 
 LOSS_REDUCTIONS = ("episode_mean", "step_mean")
-BASELINES = ("none", "mean", "value")
+BASELINES = ("none", "mean", "running_mean", "value")
 INITIAL_ROWS = 256  # rows per env the buffer starts with
 MAX_LOG_RHO = 50.0  # importance weights stay within e^-50 .. e^50: no overflow, in float32 too
 
@@ -92,7 +93,8 @@ class Reinforce(ActorCriticAlgorithm):
 
     with weight ``w_t = R(tau)`` (the whole discounted return) or ``w_t = G_t`` (the discounted
     reward-to-go), and baseline ``b`` none, the mean of the other episodes' weights (for ``G_t``: of
-    those still running at step ``t``), or a learned ``V_phi(s_t)``. The actor minimises the
+    those still running at step ``t``), the mean weight of the earlier batches' steps, or a learned
+    ``V_phi(s_t)``. The actor minimises the
     surrogate ``-rho * log_prob * (w - b)`` with ``rho``, ``w`` and ``b`` detached; the critic
     ``V_phi`` is fitted separately by MSE to the Monte Carlo returns ``G_t``, with its own optimizer.
 
@@ -130,7 +132,10 @@ class Reinforce(ActorCriticAlgorithm):
         or ``"importance"`` (trained on in the next batch, with importance weights)
     :param gamma: Discount factor
     :param baseline: ``"none"``, ``"mean"`` (the mean of the other episodes' weights, so that it stays
-        unbiased) or ``"value"`` (a learned ``V_phi(s)``: REINFORCE with baseline)
+        unbiased), ``"running_mean"`` (the mean weight over every step of the earlier batches, 0 for the
+        first: it does not depend on the batch, so it stays unbiased; Tianshou's return
+        standardisation centres its returns so) or ``"value"`` (a learned ``V_phi(s)``: REINFORCE with
+        baseline)
     :param reward_to_go: Weight each log-probability by the discounted return from its step (True)
         or by the whole episode's discounted return R(tau) (False: the whole-return estimator)
     :param loss_reduction: ``"episode_mean"``: the sum over the batch's steps divided by K, the
@@ -187,6 +192,8 @@ class Reinforce(ActorCriticAlgorithm):
     # benchmark runs of an older estimator are not reused (sb3_pg.experiment.fingerprint)
     results_revision: ClassVar[int] = 2
     _warned_truncation: bool = False
+    # Mean and variance of the weights of every step trained on so far (baseline="running_mean" only)
+    weight_rms: RunningMeanStd | None = None
     _learn_start_timesteps: int = 0
     _learn_start_trained: float = 0.0
     # Steps trained on, each batch's counted times its importance ESS fraction, over the model's life
@@ -418,11 +425,22 @@ class Reinforce(ActorCriticAlgorithm):
                 by_time=self.reward_to_go,
             )
             weights = weights - th.as_tensor(baseline, device=weights.device)
+        elif self.baseline == "running_mean":
+            weights = weights - (0.0 if self.weight_rms is None else float(self.weight_rms.mean))
         elif self.baseline == "value":
             weights = weights - rollout_data.old_values
         if self.normalize_advantage and len(weights) > 1:
             weights = weights / (weights.std() + 1e-8)  # a rescaling only: a recentring would be a baseline
         return weights.detach()
+
+    def _update_weight_statistics(self, rollout_data: EpisodeBatchSamples) -> None:
+        """Add the batch's weights (one per step) to ``weight_rms``, after the batch is trained on: the
+        running-mean baseline of a batch is the mean over the earlier ones only."""
+        if self.weight_rms is None:
+            self.weight_rms = RunningMeanStd(epsilon=0.0, shape=())  # count 0: the first batch's mean is its own
+        weights = rollout_data.returns if self.reward_to_go else rollout_data.episode_returns
+        self.weight_rms.update(weights.detach().double().cpu().numpy())
+        self.logger.record("train/running_mean_baseline", float(self.weight_rms.mean))
 
     def policy_loss(self, rollout_data: EpisodeBatchSamples) -> "ReinforceLoss":
         """
@@ -460,11 +478,14 @@ class Reinforce(ActorCriticAlgorithm):
         self._update_learning_rate(self.policy.optimizer)
         if self.critic_optimizer is not None:
             self._update_critic_learning_rate()
+        check_choice("baseline", self.baseline, BASELINES)  # the attribute may be set after construction
 
         rollout_data = next(self.rollout_buffer.get())
         losses = self.policy_loss(rollout_data)
         loss = self._with_entropy(losses.policy, losses.entropy)
         self._gradient_step(self.policy.optimizer, loss, self._actor_params)
+        if self.baseline == "running_mean":
+            self._update_weight_statistics(rollout_data)
 
         value_losses = self._train_critic(rollout_data)
         # Changes of n_episodes or stale_episodes apply from the batch the next rollout opens
