@@ -22,7 +22,6 @@ import torch as th
 from envs import ConstantReturnEnv, LateRewardMDP, StopOrGoMDP
 from gradient_check import check_unbiased, estimates, estimates_until_precise, total_variance
 from gymnasium.wrappers import TimeLimit
-from stable_baselines3.common.utils import configure_logger
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from sb3_pg import Reinforce
@@ -171,10 +170,11 @@ def test_reward_to_go_lowers_the_variance():
 
 
 @pytest.mark.parametrize("reward_to_go", [True, False])
-@pytest.mark.parametrize("baseline", ["none", "mean"])
+@pytest.mark.parametrize("baseline", ["none", "mean", "running_mean"])
 def test_episodes_begun_by_an_older_policy_are_corrected(baseline, reward_to_go):
     """Two actors alternate batch by batch: each batch holds episodes begun by the other one."""
     model = make_model("stop_or_go", baseline, reward_to_go, n_envs=4, n_episodes=4, stale_episodes="importance")
+    learned_steps = model.rollout_buffer.n_batch_steps  # the running mean's fit (make_model), before the estimates
     actors = [random_actor(model, 1), random_actor(model, 2)]
     exact = []
     for actor in actors:
@@ -188,7 +188,7 @@ def test_episodes_begun_by_an_older_policy_are_corrected(baseline, reward_to_go)
     # Episodes begun by the other actor were in the batches, with weights far from 1
     # and every step taken was trained on, but those of the batches still being collected
     buffer = model.rollout_buffer
-    assert buffer.n_batch_steps + buffer.n_waiting_steps == model.num_timesteps
+    assert buffer.n_batch_steps - learned_steps + buffer.n_waiting_steps == model.num_timesteps
     assert max(abs(np.log(rho)).max() for rho in rhos) > 0.5
 
 
@@ -204,22 +204,25 @@ def test_no_baseline_is_no_baseline_and_the_mean_baseline_cancels_a_constant_ret
 
 @pytest.mark.parametrize("reward_to_go", [True, False])
 def test_the_running_mean_baseline_is_the_mean_weight_of_the_earlier_batches(reward_to_go):
-    """Each batch's baseline is the mean weight over every step of the batches trained on before it (0
-    for the first); a constant return is then cancelled from the second batch on."""
+    """Within ``train``, each batch's baseline is the mean weight over every step of the batches trained
+    on before it (0 for the first): never of its own steps, which would bias the estimate."""
     env = DummyVecEnv([lambda: TimeLimit(StopOrGoMDP(), 10) for _ in range(2)])
     model = Reinforce("MlpPolicy", env, n_episodes=4, baseline="running_mean", reward_to_go=reward_to_go, seed=0)
-    model.set_logger(configure_logger(0, None, "", False))
-    model._setup_learn(total_timesteps=10**9, callback=None)
-    callback = model._init_callback(None)
+    used: list[tuple[np.ndarray, np.ndarray]] = []  # (weights, baseline) of each step, as train computed them
+    weights_of = model.weights
+
+    def recording(rollout_data, rho):
+        advantages = weights_of(rollout_data, rho)
+        weights = rollout_data.returns if reward_to_go else rollout_data.episode_returns
+        used.append((weights.numpy().copy(), (weights - advantages).numpy()))
+        return advantages
+
+    model.weights = recording  # type: ignore[method-assign]
+    model.learn(600)
+    assert len(used) >= 5
     seen: list[np.ndarray] = []
-    for _ in range(5):
-        assert model.collect_rollouts(model.env, callback, model.rollout_buffer, model.n_steps)  # type: ignore[arg-type]
-        batch = next(model.rollout_buffer.get())
-        weights = (batch.returns if reward_to_go else batch.episode_returns).numpy()
-        expected_baseline = np.concatenate(seen).mean() if seen else 0.0
-        advantages = model.weights(batch, th.ones(4)).numpy()
-        np.testing.assert_allclose(weights - advantages, expected_baseline, rtol=1e-5, atol=1e-6)
-        model.train()
+    for weights, baseline in used:
+        np.testing.assert_allclose(baseline, np.concatenate(seen).mean() if seen else 0.0, rtol=1e-5, atol=1e-6)
         seen.append(weights)
     all_weights = np.concatenate(seen)
     assert model.weight_rms is not None

@@ -175,7 +175,12 @@ A2C_OPTIONS = [
     {"critic_learning_rate": 1e-3, "n_critic_updates": 2},
     {"normalize_advantage": True, "ent_coef": 0.01},
 ]
-REINFORCE_OPTIONS = [{"baseline": "none"}, {"baseline": "mean", "reward_to_go": False}, {"loss_reduction": "step_mean"}]
+REINFORCE_OPTIONS = [
+    {"baseline": "none"},
+    {"baseline": "mean", "reward_to_go": False},
+    {"baseline": "running_mean"},
+    {"loss_reduction": "step_mean"},
+]
 
 
 @pytest.mark.parametrize(
@@ -189,6 +194,8 @@ def test_every_estimator_option_works_with_masks(algo, options):
     model = algo("MlpPolicy", env, seed=2, **{**short_kwargs(algo), **options}).learn(200)
     assert sum(env.get_attr("invalid")) == 0
     assert model.logger.name_to_value.get("train/policy_loss") is not None or model._n_updates > 0
+    if options.get("baseline") == "running_mean":
+        assert model.weight_rms is not None and model.weight_rms.count > 0
 
 
 @pytest.mark.parametrize("algo", ALGOS)

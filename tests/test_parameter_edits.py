@@ -203,3 +203,12 @@ def test_a_running_mean_baseline_set_after_construction_starts_its_statistics():
     model.baseline = "median"
     with pytest.raises(ValueError, match="`baseline` must be one of 'none', 'mean', 'running_mean', 'value'"):
         model.learn(100, reset_num_timesteps=False)
+
+
+@pytest.mark.parametrize(("built", "edited"), [("none", "value"), ("running_mean", "value"), ("value", "running_mean")])
+def test_a_baseline_edit_that_needs_another_critic_is_refused_before_any_step(built, edited):
+    model = Reinforce("MlpPolicy", make_vec_env("CartPole-v1", n_envs=2, seed=0), n_episodes=2, baseline=built, seed=0)
+    model.baseline = edited
+    with pytest.raises(ValueError, match=f"`baseline` cannot become '{edited}' after construction"):
+        model.learn(100)
+    assert model.num_timesteps == 0

@@ -124,7 +124,12 @@ def test_reinforce_scores_each_episode_from_a_zero_state_with_no_padding_effect(
 
 
 A2C_OPTIONS = [{"gae_lambda": 0.0}, {"gae_lambda": 0.95, "critic_target": "monte_carlo"}, {"normalize_advantage": True}]
-REINFORCE_OPTIONS = [{"baseline": "none"}, {"baseline": "mean", "reward_to_go": False}, {"loss_reduction": "step_mean"}]
+REINFORCE_OPTIONS = [
+    {"baseline": "none"},
+    {"baseline": "mean", "reward_to_go": False},
+    {"baseline": "running_mean"},
+    {"loss_reduction": "step_mean"},
+]
 
 
 @pytest.mark.parametrize(
@@ -135,6 +140,8 @@ REINFORCE_OPTIONS = [{"baseline": "none"}, {"baseline": "mean", "reward_to_go": 
 def test_every_estimator_option_works_with_an_lstm(algo, options):
     model = algo("MlpLstmPolicy", vec_env(2), **small(algo, **options)).learn(200)
     assert model._n_updates > 0 and np.isfinite(model.logger.name_to_value["train/policy_loss"])
+    if options.get("baseline") == "running_mean":
+        assert model.weight_rms is not None and model.weight_rms.count > 0
 
 
 @pytest.mark.parametrize("algo", ALGOS)

@@ -25,10 +25,17 @@ def test_save_load_round_trip(name, algo, kwargs, tmp_path):
         assert_same_optimizer(model.critic_optimizer, loaded.critic_optimizer)
         assert loaded.critic_lr_schedule(0.3) == model.critic_lr_schedule(0.3)
     assert loaded.lr_schedule(0.3) == model.lr_schedule(0.3)
-    for statistics in ("weight_rms", "return_rms"):  # running-mean baseline, scaled critic targets
-        if getattr(model, statistics, None) is not None:
+    # The running statistics of the running-mean baseline and of the scaled critic
+    running_statistics = {
+        "weight_rms": kwargs.get("baseline") == "running_mean",
+        "return_rms": kwargs.get("scale_critic_targets"),
+    }
+    for statistics, kept in running_statistics.items():
+        if kept:
             saved, restored = getattr(model, statistics), getattr(loaded, statistics)
             assert (restored.mean, restored.var, restored.count) == (saved.mean, saved.var, saved.count) and saved.count > 0
+        else:
+            assert getattr(model, statistics, None) is None
     # and it trains on
     loaded.learn(100, reset_num_timesteps=False)
 

@@ -331,8 +331,22 @@ class Reinforce(ActorCriticAlgorithm):
             stacklevel=3,
         )
 
+    def _check_baseline(self) -> None:
+        """
+        Check ``baseline``, which may be set after construction: the constructor alone makes the critic,
+        so a model keeps ``"value"`` if it was built with it, and chooses among the others if not.
+        """
+        check_choice("baseline", self.baseline, BASELINES)
+        if (self.baseline == "value") != (self.critic_optimizer is not None):
+            built = "with a critic (baseline='value')" if self.critic_optimizer is not None else "without a critic"
+            raise ValueError(
+                f"`baseline` cannot become {self.baseline!r} after construction: the model was built {built}, and only "
+                f"the constructor makes or drops the critic; build a new model with baseline={self.baseline!r}"
+            )
+
     def _sync_batch_settings(self) -> None:
         """Give the buffer ``n_episodes`` and ``stale_episodes`` as they are now: a change applies from the next batch."""
+        self._check_baseline()
         check_positive_int("n_episodes", self.n_episodes)
         check_choice("stale_episodes", self.stale_episodes, STALE_EPISODES)
         self.rollout_buffer.n_episodes = int(self.n_episodes)
@@ -478,7 +492,7 @@ class Reinforce(ActorCriticAlgorithm):
         self._update_learning_rate(self.policy.optimizer)
         if self.critic_optimizer is not None:
             self._update_critic_learning_rate()
-        check_choice("baseline", self.baseline, BASELINES)  # the attribute may be set after construction
+        self._check_baseline()  # the attribute may be set after construction
 
         rollout_data = next(self.rollout_buffer.get())
         losses = self.policy_loss(rollout_data)
