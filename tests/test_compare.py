@@ -277,3 +277,32 @@ def test_report_only_without_runs_exits_2(tmp_path, capsys, settings_differ):
         main([*argv, "--report-only"])
     assert error.value.code == 2 and "--report-only" in capsys.readouterr().err
     assert not (out / "report.md").exists() or settings_differ
+
+
+def test_a_grid_runs_its_own_queued_runs_and_leaves_another_grids(tmp_path, capsys):
+    """Two invocations with the same settings share one study; each runs only the runs it asked for."""
+    from sb3_pg.compare.queue import Fingerprints, enqueue_missing, open_grid
+
+    out = tmp_path / "out"
+    settings = CompareSettings("tuned", 400, 200, 1)
+    study = open_grid(str(out / "runs.log"), settings)
+    # Another grid's runs, queued first (as by an invocation whose workers are busy or stopped)
+    other = [("sb3_a2c", "CartPole-v1", 5), ("sb3_a2c", "CartPole-v1", 6)]
+    assert enqueue_missing(study, other, Fingerprints(settings)) == 2
+    assert main([*_one_run(out), "--n-workers", "2"]) == 0
+    assert "1 runs: 0 done, 0 queued before or running, 1 queued now" in capsys.readouterr().out
+    states = {run_of(t): t.state for t in _study(out).trials}
+    assert states == {("pg_a2c", "CartPole-v1", 0): TrialState.COMPLETE, **dict.fromkeys(other, TrialState.WAITING)}
+
+
+def test_a_run_that_raises_is_failed_and_the_worker_goes_on(tmp_path):
+    from sb3_pg.compare.queue import Fingerprints, enqueue_missing, open_grid, run_worker
+
+    settings = CompareSettings("tuned", 400, 200, 1)
+    study = open_grid(str(tmp_path / "runs.log"), settings)
+    runs = [("pg_a2c", "CrashingEnv-v0", 0), ("pg_a2c", "CartPole-v1", 0)]
+    enqueue_missing(study, runs, Fingerprints(settings))
+    run_worker(study, settings, set(runs))
+    states = {run_of(t): t.state for t in study.trials}
+    assert states == {runs[0]: TrialState.FAIL, runs[1]: TrialState.COMPLETE}
+    assert "error" in study.trials[0].user_attrs

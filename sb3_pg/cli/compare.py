@@ -133,7 +133,7 @@ def _check_store(args: argparse.Namespace) -> None:
             raise ValueError(f"argument --report-only: no store of runs at {store}; give the --storage (or --out) they used")
 
 
-def _worker_process(storage: str, settings: "CompareSettings") -> None:
+def _worker_process(storage: str, settings: "CompareSettings", runs: "set[Run]") -> None:
     import optuna
 
     from sb3_pg.compare.queue import open_grid, run_worker
@@ -141,7 +141,7 @@ def _worker_process(storage: str, settings: "CompareSettings") -> None:
     configure_process()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        run_worker(open_grid(storage, settings), settings)
+        run_worker(open_grid(storage, settings), settings, runs)
     except KeyboardInterrupt:  # Ctrl-C reaches every process of the command: the main one says what is kept
         pass
 
@@ -220,7 +220,7 @@ def _run_grid(args: argparse.Namespace, parser: argparse.ArgumentParser, setting
     )
 
     helpers = [
-        multiprocessing.get_context("spawn").Process(target=_worker_process, args=(storage, settings))
+        multiprocessing.get_context("spawn").Process(target=_worker_process, args=(storage, settings, wanted))
         for _ in range(args.n_workers - 1)
     ]
     for helper in helpers:
@@ -233,9 +233,9 @@ def _run_grid(args: argparse.Namespace, parser: argparse.ArgumentParser, setting
             bar.refresh()
 
         show()
-        run_worker(study, settings, on_run_end=show)
+        run_worker(study, settings, wanted, on_run_end=show)
         # Wait for the runs other workers still have
-        while any(t.state == TrialState.RUNNING for t in grid_trials(study, fingerprints)) and helpers:
+        while helpers and any(t.state == TrialState.RUNNING and run_of(t) in wanted for t in grid_trials(study, fingerprints)):
             time.sleep(1.0)
             show()
         for helper in helpers:

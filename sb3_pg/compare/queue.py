@@ -3,18 +3,22 @@ trial, so runs persist as they finish, any number of workers (processes, or mach
 PostgreSQL storage) share the grid, and a rerun skips finished runs. The storage, heartbeats and
 retries are those of ``tuning/``: no second job queue or storage layer."""
 
+import logging
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import optuna
+from optuna.storages._heartbeat import get_heartbeat_thread
 from optuna.trial import FrozenTrial, TrialState
 
 from sb3_pg.compare.algos import run_config
 from sb3_pg.compare.runner import train_and_evaluate
 from sb3_pg.experiment import budget
-from sb3_pg.storage import SURPLUS, SurplusTrial, open_storage, record_worker, release_dead_workers_trials
+from sb3_pg.storage import SURPLUS, open_storage, record_worker, release_dead_workers_trials
+
+_logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -91,10 +95,6 @@ def enqueue_missing(study: optuna.Study, runs: Iterable[Run], fingerprints: Fing
 
 def make_objective(settings: CompareSettings) -> Callable[[optuna.Trial], float]:
     def objective(trial: optuna.Trial) -> float:
-        if "algo" not in trial.user_attrs:  # queued runs carry their identity as user attributes
-            # The queue emptied between this worker's look and its ask: not a run of the grid
-            trial.set_user_attr(SURPLUS, True)
-            raise SurplusTrial("no queued run left")
         record_worker(trial)
         algo, env_id, seed = run_of(trial)
         try:
@@ -116,14 +116,51 @@ def make_objective(settings: CompareSettings) -> Callable[[optuna.Trial], float]
     return objective
 
 
-def run_worker(study: optuna.Study, settings: CompareSettings, on_run_end: Callable[[], Any] = lambda: None) -> None:
-    """Take queued runs until none is left."""
+def claim_run(study: optuna.Study, runs: Collection[Run]) -> int | None:
+    """
+    Set the oldest queued run of ``runs`` running, and return its trial id (None when none is left).
+    Optuna's ``ask`` would take the oldest queued run of the whole store, another grid's included;
+    the state change is atomic in every Optuna storage, so two workers never claim the same run.
+    """
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        if "algo" in trial.user_attrs and run_of(trial) in runs:
+            try:
+                if study._storage.set_trial_state_values(trial._trial_id, state=TrialState.RUNNING):
+                    return trial._trial_id
+            except optuna.exceptions.UpdateFinishedTrialError:
+                pass  # another worker claimed and finished it meanwhile
+    return None
+
+
+def run_claimed(study: optuna.Study, trial_id: int, objective: Callable[[optuna.Trial], float]) -> None:
+    """Run a claimed trial as ``study.optimize`` runs one: with heartbeats (RDB storages), told its result,
+    failed (and logged) if the objective raises; an interrupt fails it and goes on up."""
+    trial = optuna.Trial(study, trial_id)
+    with get_heartbeat_thread(trial_id, study._storage):
+        try:
+            value = objective(trial)
+        except Exception as error:  # the objective stored the reason; the other runs go on
+            study.tell(trial, state=TrialState.FAIL)
+            _logger.warning(f"Run {run_of(trial)} failed: {error!r}")
+            return
+        except KeyboardInterrupt:
+            study.tell(trial, state=TrialState.FAIL)
+            raise
+    study.tell(trial, value)
+
+
+def run_worker(
+    study: optuna.Study, settings: CompareSettings, runs: Collection[Run], on_run_end: Callable[[], Any] = lambda: None
+) -> None:
+    """Take this grid's queued runs until none is left (other grids' runs in the same store are left
+    to their own workers)."""
     objective = make_objective(settings)
     while True:
         release_dead_workers_trials(study)
-        if not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        trial_id = claim_run(study, runs)
+        if trial_id is None:
             return
-        study.optimize(objective, n_trials=1, catch=(Exception,))
+        run_claimed(study, trial_id, objective)
         on_run_end()
 
 
