@@ -295,7 +295,7 @@ def test_a_grid_runs_its_own_queued_runs_and_leaves_another_grids(tmp_path, caps
     assert states == {("pg_a2c", "CartPole-v1", 0): TrialState.COMPLETE, **dict.fromkeys(other, TrialState.WAITING)}
 
 
-def test_a_run_that_raises_is_failed_and_the_worker_goes_on(tmp_path):
+def test_a_run_that_raises_is_failed_and_logged_and_the_worker_goes_on(tmp_path, caplog):
     from sb3_pg.compare.queue import Fingerprints, enqueue_missing, open_grid, run_worker
 
     settings = CompareSettings("tuned", 400, 200, 1)
@@ -306,3 +306,18 @@ def test_a_run_that_raises_is_failed_and_the_worker_goes_on(tmp_path):
     states = {run_of(t): t.state for t in study.trials}
     assert states == {runs[0]: TrialState.FAIL, runs[1]: TrialState.COMPLETE}
     assert "error" in study.trials[0].user_attrs
+    (record,) = [r for r in caplog.records if "failed" in r.getMessage()]
+    assert "('pg_a2c', 'CrashingEnv-v0', 0)" in record.getMessage() and record.exc_info is not None
+
+
+def test_the_oldest_queued_run_of_the_grid_is_claimed_once(tmp_path):
+    from sb3_pg.compare.queue import Fingerprints, claim_run, enqueue_missing, open_grid
+
+    settings = CompareSettings("tuned", 400, 200, 1)
+    study = open_grid(str(tmp_path / "runs.log"), settings)
+    runs = [("sb3_a2c", "CartPole-v1", 0), ("pg_a2c", "CartPole-v1", 1), ("pg_a2c", "CartPole-v1", 0)]
+    enqueue_missing(study, runs, Fingerprints(settings))
+    ids = [t._trial_id for t in study.trials]
+    mine = set(runs[1:])
+    assert [claim_run(study, mine), claim_run(study, mine), claim_run(study, mine)] == [ids[1], ids[2], None]
+    assert [t.state for t in study.trials] == [TrialState.WAITING, TrialState.RUNNING, TrialState.RUNNING]

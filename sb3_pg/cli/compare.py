@@ -234,9 +234,10 @@ def _run_grid(args: argparse.Namespace, parser: argparse.ArgumentParser, setting
 
         show()
         run_worker(study, settings, wanted, on_run_end=show)
-        # Wait for the runs other workers still have
+        # Wait for the runs other workers still have; a dead worker's run is queued again, and run here
         while helpers and any(t.state == TrialState.RUNNING and run_of(t) in wanted for t in grid_trials(study, fingerprints)):
             time.sleep(1.0)
+            run_worker(study, settings, wanted, on_run_end=show)
             show()
         for helper in helpers:
             helper.join()

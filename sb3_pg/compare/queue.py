@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import optuna
-from optuna.storages._heartbeat import get_heartbeat_thread
+from optuna.storages._heartbeat import get_heartbeat_thread  # what study.optimize runs a trial with
 from optuna.trial import FrozenTrial, TrialState
 
 from sb3_pg.compare.algos import run_config
@@ -118,9 +118,10 @@ def make_objective(settings: CompareSettings) -> Callable[[optuna.Trial], float]
 
 def claim_run(study: optuna.Study, runs: Collection[Run]) -> int | None:
     """
-    Set the oldest queued run of ``runs`` running, and return its trial id (None when none is left).
-    Optuna's ``ask`` would take the oldest queued run of the whole store, another grid's included;
-    the state change is atomic in every Optuna storage, so two workers never claim the same run.
+    Set the oldest queued trial of ``runs`` running, and return its id (None when none is left).
+    Optuna's ``ask`` would take the oldest queued trial of the whole study, another grid's with the
+    same settings included. This is what ``ask`` does, with that filter: the state change is atomic in
+    every Optuna storage, so two workers never claim the same trial.
     """
     for trial in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
         if "algo" in trial.user_attrs and run_of(trial) in runs:
@@ -133,20 +134,27 @@ def claim_run(study: optuna.Study, runs: Collection[Run]) -> int | None:
 
 
 def run_claimed(study: optuna.Study, trial_id: int, objective: Callable[[optuna.Trial], float]) -> None:
-    """Run a claimed trial as ``study.optimize`` runs one: with heartbeats (RDB storages), told its result,
-    failed (and logged) if the objective raises; an interrupt fails it and goes on up."""
+    """
+    Run a claimed trial as ``study.optimize`` runs one (optuna's ``_run_trial``): with heartbeats (RDB
+    storages), told its result, failed and logged with its traceback if the objective raises; an
+    interrupt fails it and goes on up. A trial failed meanwhile by another worker (a missed heartbeat)
+    is left as it is: its retry runs the run again.
+    """
     trial = optuna.Trial(study, trial_id)
+    failed, value = False, None
     with get_heartbeat_thread(trial_id, study._storage):
         try:
             value = objective(trial)
-        except Exception as error:  # the objective stored the reason; the other runs go on
-            study.tell(trial, state=TrialState.FAIL)
-            _logger.warning(f"Run {run_of(trial)} failed: {error!r}")
-            return
+        except Exception:  # the objective stored the reason; the other runs go on
+            failed = True
+            _logger.warning(f"Run {run_of(trial)} failed", exc_info=True)
         except KeyboardInterrupt:
-            study.tell(trial, state=TrialState.FAIL)
+            study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
             raise
-    study.tell(trial, value)
+    # As optimize tells it: with no state, a value that is not a finite number fails the trial
+    told = study.tell(trial, value, state=TrialState.FAIL if failed else None, skip_if_finished=True)
+    if not failed and told.state != TrialState.COMPLETE:
+        _logger.warning(f"Run {run_of(trial)} ended {told.state.name} (returned {value!r})")
 
 
 def run_worker(
