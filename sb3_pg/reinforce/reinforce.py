@@ -337,8 +337,10 @@ class Reinforce(ActorCriticAlgorithm):
         so a model keeps ``"value"`` if it was built with it, and chooses among the others if not.
         """
         check_choice("baseline", self.baseline, BASELINES)
-        if (self.baseline == "value") != (self.critic_optimizer is not None):
-            built = "with a critic (baseline='value')" if self.critic_optimizer is not None else "without a critic"
+        # The critic's schedule, not critic_optimizer: that property calls the schedule, which a user's may record
+        has_critic = self.critic_lr_schedule is not None
+        if (self.baseline == "value") != has_critic:
+            built = "with a critic (baseline='value')" if has_critic else "without a critic"
             raise ValueError(
                 f"`baseline` cannot become {self.baseline!r} after construction: the model was built {built}, and only "
                 f"the constructor makes or drops the critic; build a new model with baseline={self.baseline!r}"
