@@ -348,7 +348,6 @@ class Reinforce(ActorCriticAlgorithm):
 
     def _sync_batch_settings(self) -> None:
         """Give the buffer ``n_episodes`` and ``stale_episodes`` as they are now: a change applies from the next batch."""
-        self._check_baseline()
         check_positive_int("n_episodes", self.n_episodes)
         check_choice("stale_episodes", self.stale_episodes, STALE_EPISODES)
         self.rollout_buffer.n_episodes = int(self.n_episodes)
@@ -360,6 +359,7 @@ class Reinforce(ActorCriticAlgorithm):
         super().set_env(env, force_reset=force_reset)
 
     def _setup_learn(self, total_timesteps: int, callback: MaybeCallback = None, *args: Any, **kwargs: Any) -> Any:
+        self._check_baseline()  # before any step: the attribute may be set after construction
         resets = kwargs.get("reset_num_timesteps", args[0] if args else True) or self._last_obs is None
         result = super()._setup_learn(total_timesteps, callback, *args, **kwargs)
         self._sync_batch_settings()
@@ -431,7 +431,7 @@ class Reinforce(ActorCriticAlgorithm):
         :param rho: the episodes' importance weights
         :return: one weight per step, detached
         """
-        weights = rollout_data.returns if self.reward_to_go else rollout_data.episode_returns
+        weights = self._unbaselined_weights(rollout_data)
         if self.baseline == "mean":
             baseline = leave_one_out_mean(
                 weights.cpu().numpy(),
@@ -449,12 +449,16 @@ class Reinforce(ActorCriticAlgorithm):
             weights = weights / (weights.std() + 1e-8)  # a rescaling only: a recentring would be a baseline
         return weights.detach()
 
+    def _unbaselined_weights(self, rollout_data: EpisodeBatchSamples) -> th.Tensor:
+        """Each step's weight before the baseline: ``G_t`` (``reward_to_go``) or its episode's ``R(tau)``."""
+        return rollout_data.returns if self.reward_to_go else rollout_data.episode_returns
+
     def _update_weight_statistics(self, rollout_data: EpisodeBatchSamples) -> None:
         """Add the batch's weights (one per step) to ``weight_rms``, after the batch is trained on: the
         running-mean baseline of a batch is the mean over the earlier ones only."""
         if self.weight_rms is None:
             self.weight_rms = RunningMeanStd(epsilon=0.0, shape=())  # count 0: the first batch's mean is its own
-        weights = rollout_data.returns if self.reward_to_go else rollout_data.episode_returns
+        weights = self._unbaselined_weights(rollout_data)
         self.weight_rms.update(weights.detach().double().cpu().numpy())
         self.logger.record("train/running_mean_baseline", float(self.weight_rms.mean))
 
@@ -494,7 +498,7 @@ class Reinforce(ActorCriticAlgorithm):
         self._update_learning_rate(self.policy.optimizer)
         if self.critic_optimizer is not None:
             self._update_critic_learning_rate()
-        self._check_baseline()  # the attribute may be set after construction
+        self._check_baseline()  # a callback may have set it during the rollout
 
         rollout_data = next(self.rollout_buffer.get())
         losses = self.policy_loss(rollout_data)
